@@ -1,0 +1,111 @@
+"""What both local servers share: a threaded HTTP server on loopback, request
+counters for benchmarks, and the scenario's injected faults."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# Keys of a fault that say what to do; every other key must match the call.
+FAULT_ACTION_KEYS = frozenset({"service", "status", "error", "message", "times", "kind", "delay_s", "body"})
+
+
+class CallCounter:
+    """Thread-safe count of requests served, keyed by endpoint or operation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._counts[key] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+class FaultPlan:
+    """The scenario's faults for one service, consumed as matching calls arrive.
+
+    A fault matches a call when every one of its non-action keys equals the
+    call's attribute of that name (``path`` for Okta, ``operation`` for
+    QuickSight, optionally ``method``). The first ``times`` matching calls
+    get it; ``times: -1`` means every call.
+    """
+
+    def __init__(self, faults: list[dict] | None, service: str) -> None:
+        self._lock = threading.Lock()
+        self._faults = [dict(f) for f in (faults or []) if f.get("service", service) == service]
+        self.injected: Counter[str] = Counter()
+
+    def add(self, fault: dict) -> None:
+        with self._lock:
+            self._faults.append(dict(fault))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, **call: str) -> dict | None:
+        """Return the fault to inject into this call, or None."""
+        with self._lock:
+            for fault in self._faults:
+                times = fault.get("times", 1)
+                if times == 0:
+                    continue
+                wanted = {k: v for k, v in fault.items() if k not in FAULT_ACTION_KEYS}
+                if all(call.get(k) == v for k, v in wanted.items()):
+                    if times > 0:
+                        fault["times"] = times - 1
+                    self.injected[fault.get("kind") or str(fault.get("status") or fault.get("error"))] += 1
+                    return fault
+        return None
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that speaks HTTP/1.1 and keeps stderr clean."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+class LocalServer:
+    """Serve ``handler_cls`` on 127.0.0.1 in a daemon thread.
+
+    The handler reaches the owning object as ``self.server.app``.
+    """
+
+    def __init__(self, handler_cls: type[BaseHTTPRequestHandler], app: object, port: int = 0) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler_cls)
+        self._httpd.daemon_threads = True
+        self._httpd.app = app  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-server", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
