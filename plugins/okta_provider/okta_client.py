@@ -1,0 +1,327 @@
+"""A small, careful client for the three Okta reads the sync needs.
+
+Plain `requests`, no Airflow. Each read is a generator of Okta's own dicts,
+one request per page, following `Link: rel="next"` to the end; a page that
+cannot be read after every retry raises, so a caller that collects the
+generator never holds a partial list.
+
+Being a good API citizen: every request has a timeout; the client paces on
+`X-Rate-Limit-Remaining`/`-Reset` (it waits for the reset rather than spend
+the last request of a window); after a 429 it waits until the reset; 5xx,
+timeouts, dropped connections and unreadable bodies are retried with bounded
+exponential back-off. `max_retries` failures in a row of one request are
+absorbed (default 5, so at least three always are).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+
+from okta_provider import okta_errors as errors
+from okta_provider.okta_errors import OktaConfigError, OktaError, OktaResponseError, OktaTransientError
+
+log = logging.getLogger(__name__)
+
+APP_USERS = "GET /api/v1/apps/{appId}/users"
+APP_GROUPS = "GET /api/v1/apps/{appId}/groups"
+GROUP_MEMBERS = "GET /api/v1/groups/{groupId}/users"
+LIST_APPS = "GET /api/v1/apps"
+LIST_GROUPS = "GET /api/v1/groups"
+
+# The largest page each endpoint allows (API_FACTS.md; Okta's spec).
+MAX_PAGE_SIZE = {APP_USERS: 500, APP_GROUPS: 200, GROUP_MEMBERS: 1000}
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def normalize_org_url(org_url: str) -> str:
+    """`https://example.okta.com` from what a person typed; refuse what cannot be right.
+
+    Plain http is only allowed to a loopback host (the local test server):
+    a token must never cross a network in clear text.
+    """
+    raw = (org_url or "").strip()
+    if not raw:
+        raise OktaConfigError("The Okta org URL is empty: set the connection's host to e.g. https://your-org.okta.com.")
+    if "://" not in raw:
+        raw = "https://" + raw
+    parts = urlsplit(raw)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http") or not host:
+        raise OktaConfigError(f"The Okta org URL {org_url!r} is not an http(s) URL like https://your-org.okta.com.")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise OktaConfigError(
+            f"The Okta org URL {org_url!r} uses plain http; Okta is only reachable over https "
+            f"(http is accepted for a loopback test server only). Use https://{parts.netloc}."
+        )
+    if "-admin." in host:
+        raise OktaConfigError(
+            f"The Okta org URL {org_url!r} is the Admin Console address; use the org URL without '-admin' "
+            f"(https://{parts.netloc.replace('-admin.', '.')})."
+        )
+    if parts.username or parts.password:
+        raise OktaConfigError("The Okta org URL must not carry credentials; put the token in the connection's password.")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class OktaClient:
+    """Reads an Okta org's app users, app groups and group members.
+
+    `auth` is `okta_auth.SswsAuth` or `okta_auth.OAuthServiceAppAuth`.
+    `credentials_source` names where the credentials live (e.g. "Airflow
+    connection 'okta_default'") so that an auth error says what to update.
+    `page_sizes` may override `MAX_PAGE_SIZE` per endpoint (tests use it to
+    ask for more than Okta allows and see the server clamp it).
+    """
+
+    def __init__(
+        self,
+        org_url: str,
+        auth: Any,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        *,
+        credentials_source: str = "the Okta credentials",
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 20.0,
+        rate_limit_margin_s: float = 1.0,
+        max_rate_limit_wait_s: float = 120.0,
+        page_sizes: dict[str, int] | None = None,
+    ) -> None:
+        self.org_url = normalize_org_url(org_url)
+        self.auth = auth
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.credentials_source = credentials_source
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.rate_limit_margin_s = rate_limit_margin_s
+        self.max_rate_limit_wait_s = max_rate_limit_wait_s
+        self.page_sizes = {**MAX_PAGE_SIZE, **(page_sizes or {})}
+        self._session = requests.Session()
+        self._session.trust_env = False  # no proxies or .netrc credentials picked up behind our back
+        self._calls: Counter[str] = Counter()
+        self._rate: dict[str, tuple[int, float]] = {}  # endpoint -> (remaining, reset epoch s)
+        self._lock = threading.Lock()
+        self.waited_s = 0.0  # time spent pacing, waiting out 429s and backing off
+
+    def __repr__(self) -> str:
+        return f"OktaClient(org_url={self.org_url!r}, auth={self.auth!r})"
+
+    # -- the reads --------------------------------------------------------------
+
+    def iter_app_users(self, app_id: str) -> Iterator[dict]:
+        """AppUser objects with the Okta user in `_embedded.user` (`expand=user`)."""
+        return self._iter_pages(
+            APP_USERS,
+            f"/api/v1/apps/{quote(app_id, safe='')}/users",
+            {"expand": "user"},
+            lambda code, eid, **kw: errors.app_not_found(self.org_url, app_id, code, eid, **kw),
+        )
+
+    def iter_app_groups(self, app_id: str) -> Iterator[dict]:
+        """ApplicationGroupAssignment objects with the group in `_embedded.group` (`expand=group`)."""
+        return self._iter_pages(
+            APP_GROUPS,
+            f"/api/v1/apps/{quote(app_id, safe='')}/groups",
+            {"expand": "group"},
+            lambda code, eid, **kw: errors.app_not_found(self.org_url, app_id, code, eid, **kw),
+        )
+
+    def iter_group_members(self, group_id: str) -> Iterator[dict]:
+        """User objects of the group's members."""
+        return self._iter_pages(
+            GROUP_MEMBERS,
+            f"/api/v1/groups/{quote(group_id, safe='')}/users",
+            {},
+            lambda code, eid, **kw: errors.group_not_found(self.org_url, group_id, code, eid, **kw),
+        )
+
+    def check_access(self) -> str:
+        """One small read per scope the sync needs; raises an actionable OktaError if either fails."""
+        self.send("GET", f"{self.org_url}/api/v1/apps?limit=1", LIST_APPS)
+        self.send("GET", f"{self.org_url}/api/v1/groups?limit=1", LIST_GROUPS)
+        return f"Connected to Okta at {self.org_url}; apps and groups are readable."
+
+    @property
+    def api_calls(self) -> dict[str, int]:
+        """Requests sent, by endpoint template, retries and token requests included."""
+        with self._lock:
+            return dict(self._calls)
+
+    # -- paging -----------------------------------------------------------------
+
+    def _iter_pages(self, endpoint: str, path: str, params: dict, on_404: Callable[..., OktaError]) -> Iterator[dict]:
+        query = {"limit": self.page_sizes[endpoint], **params}
+        url: str | None = f"{self.org_url}{path}?{urlencode(query)}"
+        pages = 0
+        while url:
+            response, body = self.send("GET", url, endpoint, on_404=on_404)
+            if not isinstance(body, list):
+                raise OktaResponseError(f"Okta at {self.org_url} answered {endpoint} with a {type(body).__name__}, not a list.", endpoint=endpoint)
+            pages += 1
+            yield from body
+            url = self._next_link_of(response.links, endpoint)
+        log.debug("%s: %d page(s)", endpoint, pages)
+
+    def _next_link_of(self, links: dict, endpoint: str) -> str | None:
+        nxt = (links.get("next") or {}).get("url")
+        if not nxt:
+            return None
+        if nxt.startswith("/"):
+            nxt = self.org_url + nxt
+        if normalize_org_url_or_none(nxt) != self.org_url:
+            # Never send the credentials to another host because a header said so.
+            raise OktaResponseError(f"Okta's next link for {endpoint} points outside {self.org_url}; refusing to follow it.", endpoint=endpoint)
+        return nxt
+
+    # -- one request, with retries ---------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        *,
+        data: dict | None = None,
+        headers: dict | None = None,
+        authenticate: bool = True,
+        accept_statuses: tuple[int, ...] = (200,),
+        on_404: Callable[..., OktaError] | None = None,
+    ) -> tuple[requests.Response, Any]:
+        """Send one request until it succeeds or its retries run out; returns (response, parsed JSON)."""
+        failures = 0
+        renewed_auth = False
+        while True:
+            self._pace(endpoint)
+            request_headers = {"Accept": "application/json", "User-Agent": "okta-quicksight-sync/0.1", **(headers or {})}
+            if authenticate:
+                request_headers.update(self.auth.headers_for(self, method, url))
+            with self._lock:
+                self._calls[endpoint] += 1
+            problem: str
+            try:
+                response = self._session.request(
+                    method, url, data=data, headers=request_headers, timeout=self.timeout, allow_redirects=False
+                )
+            except requests.Timeout:
+                problem = f"no answer within {self.timeout:g} s"
+            except requests.ConnectionError as exc:
+                problem = f"connection failed ({type(exc).__name__})"
+            else:
+                self._remember_rate_limit(endpoint, response)
+                status = response.status_code
+                if status == 429:
+                    failures += 1
+                    self._give_up_if_exhausted(failures, endpoint, "rate limited (429 E0000047)")
+                    self._wait_for_reset(endpoint, response, failures)
+                    continue
+                if status in TRANSIENT_STATUSES:
+                    problem = f"HTTP {status}"
+                elif status == 401 and authenticate and not renewed_auth and self.auth.retry_after_401(response):
+                    renewed_auth = True
+                    continue
+                elif status in accept_statuses:
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        problem = f"HTTP {status} with a body that is not JSON"
+                    else:
+                        return response, body
+                else:
+                    raise self._error_for(response, endpoint, on_404)
+            failures += 1
+            self._give_up_if_exhausted(failures, endpoint, problem)
+            delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+            log.warning("Okta %s: %s; retry %d/%d in %.2f s", endpoint, problem, failures, self.max_retries, delay)
+            self._sleep(delay)
+
+    def _give_up_if_exhausted(self, failures: int, endpoint: str, problem: str) -> None:
+        if failures > self.max_retries:
+            raise OktaTransientError(
+                f"Okta at {self.org_url} kept failing {endpoint}: {problem}, {failures} times in a row. "
+                f"The read stopped without a result; run it again later, or raise max_retries/timeout in "
+                f"{self.credentials_source} if Okta is slow.",
+                endpoint=endpoint,
+            )
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waited_s += seconds
+            time.sleep(seconds)
+
+    # -- rate limits ------------------------------------------------------------
+
+    def _remember_rate_limit(self, endpoint: str, response: requests.Response) -> None:
+        try:
+            remaining = int(response.headers["X-Rate-Limit-Remaining"])
+            reset = float(response.headers["X-Rate-Limit-Reset"])
+        except (KeyError, ValueError):
+            return
+        with self._lock:
+            self._rate[endpoint] = (remaining, reset)
+
+    def _pace(self, endpoint: str) -> None:
+        """Wait for the window's reset instead of spending a request Okta would refuse."""
+        with self._lock:
+            remaining, reset = self._rate.get(endpoint, (1, 0.0))
+        if remaining <= 0:
+            wait = min(self.max_rate_limit_wait_s, reset - time.time() + self.rate_limit_margin_s)
+            if wait > 0:
+                log.info("Okta %s: rate limit window spent; pacing %.2f s until it resets", endpoint, wait)
+                self._sleep(wait)
+            with self._lock:
+                self._rate.pop(endpoint, None)
+
+    def _wait_for_reset(self, endpoint: str, response: requests.Response, failures: int) -> None:
+        try:
+            wait = float(response.headers["X-Rate-Limit-Reset"]) - time.time() + self.rate_limit_margin_s
+        except (KeyError, ValueError):
+            wait = min(self.backoff_max_s, self.backoff_base_s * 2 ** (failures - 1))
+        wait = min(self.max_rate_limit_wait_s, max(wait, 0.0))
+        log.warning("Okta %s: 429 rate limited; waiting %.2f s for the reset (retry %d/%d)", endpoint, wait, failures, self.max_retries)
+        with self._lock:
+            self._rate.pop(endpoint, None)
+        self._sleep(wait)
+
+    # -- errors -----------------------------------------------------------------
+
+    def _error_for(self, response: requests.Response, endpoint: str, on_404: Callable[..., OktaError] | None) -> OktaError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        code, eid = body.get("errorCode"), body.get("errorId")
+        status = response.status_code
+        kw = {"status": status, "endpoint": endpoint}
+        if status == 401:
+            return errors.invalid_token(self.org_url, self.credentials_source, code, eid, **kw)
+        if status == 403:
+            return errors.permission_denied(self.org_url, self.credentials_source, endpoint, code, eid, **kw)
+        if status == 404 and on_404 is not None:
+            return on_404(code, eid, **kw)
+        summary = body.get("errorSummary") or response.reason
+        return OktaResponseError(
+            f"Okta at {self.org_url} answered {endpoint} with HTTP {status}{f' {code}' if code else ''}: {summary}",
+            error_code=code,
+            error_id=eid,
+            **kw,
+        )
+
+
+def normalize_org_url_or_none(url: str) -> str | None:
+    try:
+        return normalize_org_url(url)
+    except OktaConfigError:
+        return None

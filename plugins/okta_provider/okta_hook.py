@@ -1,0 +1,139 @@
+"""The Airflow hook for an `okta` connection: builds an OktaClient from it.
+
+Connection fields: host = the org URL (https://your-org.okta.com), password =
+an SSWS API token. Extra (all optional): `auth_method` (`api_token` or
+`oauth`; `oauth` is assumed when `client_id` is set and there is no
+password), `client_id`, `private_key` (PEM or JWK), `key_id`, `scopes`
+(default `okta.apps.read okta.groups.read`), `dpop` (bool), `timeout`
+(seconds per request), `max_retries`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from okta_provider.okta_auth import OAuthServiceAppAuth, SswsAuth
+from okta_provider.okta_client import OktaClient
+from okta_provider.okta_errors import OKTA_READ_SCOPES, OktaConfigError, OktaError
+
+
+def _mask(secret: str | None) -> None:
+    """Tell Airflow's log masker about a secret (only effective inside Airflow's processes)."""
+    if not secret:
+        return
+    try:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(secret)
+    except Exception:  # masking is a second line of defence; never fail a read over it
+        pass
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class OktaHook(BaseHook):
+    """Reads Okta for the sync through the connection `okta_conn_id`."""
+
+    conn_name_attr = "okta_conn_id"
+    default_conn_name = "okta_default"
+    conn_type = "okta"
+    hook_name = "Okta"
+
+    def __init__(self, okta_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.okta_conn_id = okta_conn_id
+        self._client: OktaClient | None = None
+
+    def __repr__(self) -> str:
+        return f"OktaHook(okta_conn_id={self.okta_conn_id!r})"
+
+    # -- building the client ------------------------------------------------------
+
+    def get_conn(self) -> OktaClient:
+        """The OktaClient for this connection, built once per hook."""
+        if self._client is None:
+            self._client = self._build_client()
+        return self._client
+
+    def _build_client(self) -> OktaClient:
+        conn = self.get_connection(self.okta_conn_id)
+        source = f"Airflow connection {self.okta_conn_id!r}"
+        extra = conn.extra_dejson or {}
+
+        def opt(name: str, default: Any = None) -> Any:
+            for key in (name, f"extra__okta__{name}"):
+                if extra.get(key) not in (None, ""):
+                    return extra[key]
+            return default
+
+        host = (conn.host or "").strip()
+        if host and "://" not in host and conn.schema in ("http", "https"):
+            host = f"{conn.schema}://{host}"
+        if host and conn.port and f":{conn.port}" not in host:
+            host = f"{host.rstrip('/')}:{conn.port}"
+        if not host:
+            raise OktaConfigError(f"{source} has no host: set it to the Okta org URL, e.g. https://your-org.okta.com.")
+
+        method = opt("auth_method") or ("oauth" if opt("client_id") and not conn.password else "api_token")
+        if method == "oauth":
+            private_key = opt("private_key")
+            _mask(private_key)
+            if not private_key:
+                raise OktaConfigError(f"{source} selects OAuth but has no private_key in its extra (PEM or JWK of the service app).")
+            try:
+                auth: Any = OAuthServiceAppAuth(
+                    client_id=opt("client_id") or "",
+                    private_key=private_key,
+                    scopes=opt("scopes") or OKTA_READ_SCOPES,
+                    key_id=opt("key_id"),
+                    dpop=_as_bool(opt("dpop", False)),
+                )
+            except OktaConfigError as exc:
+                raise OktaConfigError(f"{source}: {exc}") from None
+        elif method == "api_token":
+            _mask(conn.password)
+            if not conn.password:
+                raise OktaConfigError(f"{source} has no password: put an Okta SSWS API token there, or configure OAuth in its extra.")
+            auth = SswsAuth(conn.password)
+        else:
+            raise OktaConfigError(f"{source} has auth_method {method!r}; use 'api_token' or 'oauth'.")
+
+        try:
+            return OktaClient(
+                host,
+                auth,
+                timeout=float(opt("timeout", 30.0)),
+                max_retries=int(opt("max_retries", 5)),
+                credentials_source=source,
+            )
+        except OktaConfigError as exc:
+            raise OktaConfigError(f"{source}: {exc}") from None
+
+    # -- the reads, by delegation ---------------------------------------------------
+
+    def iter_app_users(self, app_id: str) -> Iterator[dict]:
+        return self.get_conn().iter_app_users(app_id)
+
+    def iter_app_groups(self, app_id: str) -> Iterator[dict]:
+        return self.get_conn().iter_app_groups(app_id)
+
+    def iter_group_members(self, group_id: str) -> Iterator[dict]:
+        return self.get_conn().iter_group_members(group_id)
+
+    @property
+    def api_calls(self) -> dict[str, int]:
+        return self._client.api_calls if self._client is not None else {}
+
+    def test_connection(self) -> tuple[bool, str]:
+        """What the UI's Test button shows: reads one app and one group with these credentials."""
+        try:
+            return True, self.get_conn().check_access()
+        except OktaError as exc:
+            return False, str(exc)
