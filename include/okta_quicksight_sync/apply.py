@@ -1,0 +1,197 @@
+"""Apply a plan through the QuickSight directory, in the contract's order.
+
+One function per DAG task. Every write goes through the directory's
+idempotent calls (``"done"`` or ``"already"``), so a retried task converges.
+Each item is tried on its own: one failure is recorded with its cause and
+the rest go on. ``dry_run`` writes nothing and reports every write as
+``planned``. Results are plain dicts ``{action, item, status, reason}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from okta_quicksight_sync.plan import STEP_DEPROVISION, STEP_GROUPS, STEP_USERS, Plan
+
+log = logging.getLogger(__name__)
+
+DONE, ALREADY, FAILED, SKIPPED, HELD, PLANNED = "done", "already", "failed", "skipped", "held", "planned"
+
+
+def result(action: str, item: str, status: str, reason: str = "") -> dict:
+    return {"action": action, "item": item, "status": status, "reason": reason}
+
+
+def _planned_items(plan: Plan, step: str) -> list[dict]:
+    out = []
+    for entry in plan.failed:
+        if entry["step"] == step:
+            out.append(result(entry["action"], entry["item"], FAILED, entry["reason"]))
+    for entry in plan.skipped:
+        if entry["step"] == step:
+            out.append(result(entry["action"], entry["item"], SKIPPED, entry["reason"]))
+    return out
+
+
+def _write(action: str, item: str, reason: str, call, dry_run: bool) -> dict:
+    """One idempotent write; its failure becomes a result, never an exception."""
+    if dry_run:
+        return result(action, item, PLANNED, reason)
+    try:
+        status = call()
+    except Exception as exc:  # one item's failure never stops the others
+        log.warning("%s %s failed: %s", action, item, exc)
+        return result(action, item, FAILED, _cause(exc))
+    return result(action, item, ALREADY if status == ALREADY else DONE, reason)
+
+
+def _cause(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
+
+
+def member_item(group: str, user: str) -> str:
+    return f"{user} in {group}"
+
+
+# --------------------------------------------------------------- step 1
+def apply_group_sync(plan: Plan, directory, dry_run: bool = False) -> list[dict]:
+    """Create missing managed groups, with the marker in their Description."""
+    results = _planned_items(plan, STEP_GROUPS)
+    for group in plan.create_groups:
+        results.append(_write(
+            "create_group", group["name"], group["description"],
+            lambda g=group: directory.create_group(g["name"], g["description"]), dry_run,
+        ))
+    return results
+
+
+# ------------------------------------------------------------ steps 2-3
+def apply_user_sync(plan: Plan, directory, dry_run: bool = False, earlier_results: list[dict] | None = None) -> list[dict]:
+    """Register and update identities, then add and remove memberships.
+
+    ``earlier_results`` (group_sync's) lets memberships of a group whose
+    creation failed be skipped with that reason instead of failing again.
+    """
+    results = _planned_items(plan, STEP_USERS)
+    failed_groups = {
+        r["item"]: r["reason"] for r in earlier_results or () if r["action"] == "create_group" and r["status"] == FAILED
+    }
+    failed_users: dict[str, str] = {}
+    for reg in plan.register:
+        res = _write(
+            "register_user", reg["user_name"], f"new {reg['role']}",
+            lambda r=reg: directory.register_user(r["iam_arn"], r["session_name"], r["email"], r["role"]), dry_run,
+        )
+        if res["status"] == FAILED:
+            failed_users[reg["user_name"]] = res["reason"]
+        results.append(res)
+    for upd in plan.update:
+        results.append(_write(
+            "update_user", upd["user_name"], upd["reason"],
+            lambda u=upd: directory.update_user(u["user_name"], u["email"], u["role"]), dry_run,
+        ))
+    for group, users in plan.add_members.items():
+        for user in users:
+            item = member_item(group, user)
+            if group in failed_groups:
+                results.append(result("add_member", item, SKIPPED, f"group {group!r} was not created: {failed_groups[group]}"))
+            elif user in failed_users:
+                results.append(result("add_member", item, SKIPPED, f"user {user!r} failed to register: {failed_users[user]}"))
+            else:
+                results.append(_write(
+                    "add_member", item, "member in Okta",
+                    lambda g=group, u=user: directory.add_member(g, u), dry_run,
+                ))
+    for group, users in plan.remove_members.items():
+        for user in users:
+            results.append(_write(
+                "remove_member", member_item(group, user), "not a member in Okta",
+                lambda g=group, u=user: directory.remove_member(g, u), dry_run,
+            ))
+    return results
+
+
+# ------------------------------------------------------------ steps 4-5
+def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, deletions_allowed: bool = False) -> list[dict]:
+    """Hand over and delete departing users, recreate downgrades, delete groups.
+
+    Held deletions (``plan.deletions_held``) run only with
+    ``deletions_allowed`` (a person's approval); otherwise each is recorded
+    as ``held`` and nothing is deleted.
+    """
+    results = _planned_items(plan, STEP_DEPROVISION)
+    users = [("deprovision_user", name) for name in plan.deprovision]
+    users += [("recreate_user", r["user_name"]) for r in plan.recreate]
+    if plan.deletions_held and not deletions_allowed:
+        why = "deletions held for approval: " + "; ".join(plan.hold_reasons)
+        results += [result(action, name, HELD, why) for action, name in users]
+        results += [result("delete_group", name, HELD, why) for name in plan.delete_groups]
+        return results
+    if dry_run:
+        results += [result(action, name, PLANNED, "no desired identity" if action == "deprovision_user" else "downgrade")
+                    for action, name in users]
+        results += [result("delete_group", name, PLANNED, "no Okta group") for name in plan.delete_groups]
+        return results
+
+    recipient_problem = None
+    if users:
+        try:
+            handover.check_recipient(plan.recipient)
+        except Exception as exc:
+            recipient_problem = f"asset_recipient {plan.recipient!r} cannot take assets: {_cause(exc)}"
+    for name in plan.deprovision:
+        if recipient_problem:
+            results.append(result("deprovision_user", name, FAILED, recipient_problem))
+            continue
+        results.append(_deprovision(directory, handover, plan.recipient, name))
+    for item in plan.recreate:
+        if recipient_problem:
+            results.append(result("recreate_user", item["user_name"], FAILED, recipient_problem))
+            continue
+        results += _recreate(directory, handover, plan.recipient, item)
+    for name in plan.delete_groups:
+        results.append(_write("delete_group", name, "no Okta group", lambda n=name: directory.delete_group(n), False))
+    return results
+
+
+def _handover(handover, user_name: str, recipient: str) -> str | None:
+    """Move every asset to the recipient; the reason it is not clean, or None."""
+    try:
+        outcome = handover.handover(user_name, recipient)
+    except Exception as exc:
+        return f"asset hand-over failed, user kept: {_cause(exc)}"
+    if outcome.clean:
+        return None
+    failed = list(outcome.failed or ())
+    remaining = list(outcome.remaining or ())
+    detail = "; ".join(str(f) for f in failed[:3])
+    return (
+        f"asset hand-over not clean ({len(failed)} failed, {len(remaining)} still owned), user kept"
+        + (f": {detail}" if detail else "")
+    )
+
+
+def _deprovision(directory, handover, recipient: str, name: str) -> dict:
+    problem = _handover(handover, name, recipient)
+    if problem:
+        return result("deprovision_user", name, FAILED, problem)
+    return _write("deprovision_user", name, f"no desired identity; assets to {recipient}",
+                  lambda: directory.delete_user(name), False)
+
+
+def _recreate(directory, handover, recipient: str, item: dict) -> list[dict]:
+    name = item["user_name"]
+    problem = _handover(handover, name, recipient)
+    if problem:
+        return [result("recreate_user", name, FAILED, problem)]
+    try:
+        directory.delete_user(name)
+        directory.register_user(item["iam_arn"], item["session_name"], item["email"], item["role"])
+    except Exception as exc:
+        return [result("recreate_user", name, FAILED, f"recreate stopped: {_cause(exc)}")]
+    results = [result("recreate_user", name, DONE, f"role {item['from_role']} -> {item['role']}; assets to {recipient}")]
+    for group in item["groups"]:
+        results.append(_write("add_member", member_item(group, name), "re-added after recreate",
+                              lambda g=group: directory.add_member(g, name), False))
+    return results

@@ -1,0 +1,193 @@
+"""The QuickSight state Okta asks for (SYNC_CONTRACT.md section 3).
+
+A pure function of the target config and the Okta snapshot. Items whose
+data QuickSight cannot take (no email, a userName that is no session name,
+a group name QuickSight rejects, two Okta objects mapping to one QuickSight
+name) are not desired: they are recorded as failures, and the QuickSight
+names they would touch are *frozen* so that the planner leaves whatever
+QuickSight has of them exactly as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from okta_quicksight_sync.config import TargetConfig
+from okta_quicksight_sync.model import ROLE_RANK, OktaSnapshot, OktaUser
+from okta_quicksight_sync.ownership import marker_for
+
+# RegisterUser's SessionName: 2-64 characters of [\w+=.@-] (ASCII word characters).
+SESSION_NAME = re.compile(r"[A-Za-z0-9_+=.@-]{2,64}")
+# QuickSight group names: [\u0020-\u00FF]+, at most 128 characters.
+GROUP_NAME = re.compile(r"[\u0020-\u00FF]+")
+GROUP_NAME_MAX = 128
+
+
+@dataclass(frozen=True)
+class DesiredUser:
+    user_name: str  # "<IAM role>/<userName>"
+    iam_arn: str
+    session_name: str
+    email: str
+    role: str
+    okta_id: str
+
+
+@dataclass
+class DesiredGroup:
+    name: str
+    okta_id: str
+    description: str
+    members: set[str] = field(default_factory=set)  # desired user names
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One Okta item that cannot be synced, and why (a person can fix it in Okta)."""
+
+    action: str  # validate_user | validate_group
+    item: str
+    reason: str
+
+
+@dataclass
+class DesiredState:
+    users: dict[str, DesiredUser] = field(default_factory=dict)
+    groups: dict[str, DesiredGroup] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    frozen_user_names: set[str] = field(default_factory=set)
+    frozen_group_names: set[str] = field(default_factory=set)
+    frozen_group_ids: set[str] = field(default_factory=set)  # Okta group ids of failed groups
+    eligible_count: int = 0
+
+
+def user_label(user: OktaUser) -> str:
+    return f"{user.user_name or '(no userName)'} (Okta {user.id})"
+
+
+def roles_of_users(config: TargetConfig, okta: OktaSnapshot) -> dict[str, str]:
+    """role_source groups: each user's highest role over the role groups it belongs to."""
+    best: dict[str, str] = {}
+    for group in okta.groups.values():
+        role = config.role_groups.get(group.name)
+        if role is None:
+            continue
+        rank = ROLE_RANK[role]
+        for member in group.member_ids:
+            current = best.get(member)
+            if current is None or ROLE_RANK[current] < rank:
+                best[member] = role
+    return best
+
+
+def identities_of(config: TargetConfig, user: OktaUser, group_roles: dict[str, str]) -> list[tuple[str, str]]:
+    """(IAM role name, QuickSight role) pairs an eligible user yields, in a stable order."""
+    if config.role_source == "groups":
+        role = group_roles.get(user.id) or config.default_role
+        return [(config.iam_role, role)] if role else []
+    seen: dict[str, str] = {}
+    for iam_role in user.saml_roles:
+        if iam_role in config.saml_roles and iam_role not in seen:
+            seen[iam_role] = config.saml_roles[iam_role]
+    return list(seen.items())
+
+
+def desired_state(config: TargetConfig, okta: OktaSnapshot) -> DesiredState:
+    state = DesiredState()
+    eligible = frozenset(config.eligible_statuses)
+    group_roles = roles_of_users(config, okta) if config.role_source == "groups" else {}
+
+    # -- users: candidates, then the ones that collide
+    candidates: dict[str, list[tuple[str, str]]] = {}  # okta id -> identities
+    claimed: dict[str, list[str]] = {}  # user name -> okta ids claiming it
+    users = okta.users
+    for user in users.values():
+        if user.status not in eligible:
+            continue
+        state.eligible_count += 1
+        identities = identities_of(config, user, group_roles)
+        if not identities:
+            continue
+        problem = None
+        if not user.user_name or not SESSION_NAME.fullmatch(user.user_name):
+            problem = (
+                f"userName {user.user_name!r} is no valid QuickSight session name "
+                "(2-64 of A-Z a-z 0-9 _ + = . @ -); fix the app username in Okta"
+            )
+        elif not user.email:
+            problem = "the Okta user has no email; set profile.email in Okta"
+        if problem:
+            _fail_user(config, state, user, problem)
+            if not user.user_name:
+                continue
+        else:
+            candidates[user.id] = identities
+        for iam_role, _ in identities:
+            claimed.setdefault(f"{iam_role}/{user.user_name}", []).append(user.id)
+
+    for name, ids in claimed.items():
+        if len(ids) > 1:
+            for okta_id in ids:
+                if okta_id in candidates:
+                    del candidates[okta_id]
+                    others = ", ".join(i for i in ids if i != okta_id)
+                    _fail_user(
+                        config, state, users[okta_id],
+                        f"maps to QuickSight user {name!r} like Okta user(s) {others}; "
+                        "give each Okta user its own app username",
+                    )
+
+    names_of: dict[str, list[str]] = {}  # okta id -> desired user names
+    for okta_id, identities in candidates.items():
+        user = users[okta_id]
+        names = names_of[okta_id] = []
+        for iam_role, role in identities:
+            name = f"{iam_role}/{user.user_name}"
+            names.append(name)
+            state.users[name] = DesiredUser(name, config.iam_arn(iam_role), user.user_name, user.email, role, okta_id)
+    # A failed user's names freeze what QuickSight has, unless a valid Okta user owns the name alone.
+    state.frozen_user_names.difference_update(state.users)
+
+    # -- groups
+    claimed_groups: dict[str, list[str]] = {}
+    for group in okta.groups.values():
+        if group.type == "BUILT_IN" and not config.sync_builtin_groups:
+            continue
+        name = f"{config.group_prefix}{group.name}"
+        if not GROUP_NAME.fullmatch(name) or len(name) > GROUP_NAME_MAX:
+            state.failures.append(Failure(
+                "validate_group", f"{name!r} (Okta group {group.id})",
+                f"QuickSight rejects this group name: it must be 1-{GROUP_NAME_MAX} characters in "
+                "U+0020-U+00FF; rename the Okta group or shorten group_prefix",
+            ))
+            state.frozen_group_ids.add(group.id)
+            state.frozen_group_names.add(name)
+            continue
+        claimed_groups.setdefault(name, []).append(group.id)
+        members: set[str] = set()
+        for member in group.member_ids:
+            member_names = names_of.get(member)
+            if member_names:
+                members.update(member_names)
+        state.groups[name] = DesiredGroup(name, group.id, marker_for(group.id), members)
+
+    for name, ids in claimed_groups.items():
+        if len(ids) > 1:
+            del state.groups[name]
+            state.frozen_group_names.add(name)
+            for okta_id in ids:
+                state.frozen_group_ids.add(okta_id)
+                state.failures.append(Failure(
+                    "validate_group", f"{name!r} (Okta group {okta_id})",
+                    f"Okta groups {', '.join(ids)} all map to QuickSight group {name!r}; rename all but one in Okta",
+                ))
+    return state
+
+
+def _fail_user(config: TargetConfig, state: DesiredState, user: OktaUser, reason: str) -> None:
+    state.failures.append(Failure("validate_user", user_label(user), reason))
+    if user.user_name:
+        # Whatever QuickSight has under this userName stays exactly as it is.
+        for iam_role in config.iam_roles:
+            state.frozen_user_names.add(f"{iam_role}/{user.user_name}")
