@@ -1,0 +1,169 @@
+"""The local Okta org: a scenario's `okta` section, and the objects Okta would serve for it.
+
+Shapes follow Okta's management spec (okta-management-openapi.yaml):
+`AppUser` (with `_embedded.user`), `ApplicationGroupAssignment` (with
+`_embedded.group`), `User`, `Group`, `Application`. Nullable fields real
+Okta sometimes sends as null are left out (API_FACTS.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_API_TOKEN = "local-test-token"
+DEFAULT_APP_ID = "0oaqs1"
+SEED_TIME = "2024-01-02T03:04:05.000Z"
+
+
+def _link(base: str, path: str) -> dict:
+    return {"href": f"{base}{path}"}
+
+
+@dataclass
+class OktaOrg:
+    """One org with one SAML app (the QuickSight app), as the scenario describes it."""
+
+    users: dict[str, dict] = field(default_factory=dict)  # id -> scenario user
+    groups: dict[str, dict] = field(default_factory=dict)  # id -> scenario group
+    app_users: list[dict] = field(default_factory=list)
+    app_groups: list[str] = field(default_factory=list)
+    api_token: str = DEFAULT_API_TOKEN
+    oauth_clients: list[dict] = field(default_factory=list)
+    app_id: str | None = None  # None: every app id names the one app
+    app_label: str = "AWS Account Federation"
+
+    @classmethod
+    def from_section(cls, okta: dict, app_id: str | None = None) -> OktaOrg:
+        users = {u["id"]: dict(u) for u in okta.get("users", [])}
+        groups = {g["id"]: dict(g) for g in okta.get("groups", [])}
+        app_users = [dict(a) for a in okta.get("app_users", [])]
+        for a in app_users:
+            if a["id"] not in users:
+                raise ValueError(f"okta.app_users names user {a['id']!r}, which is not in okta.users")
+        app_groups = list(okta.get("app_groups", []))
+        for gid in app_groups:
+            if gid not in groups:
+                raise ValueError(f"okta.app_groups names group {gid!r}, which is not in okta.groups")
+        for g in groups.values():
+            for uid in g.get("members", []):
+                if uid not in users:
+                    raise ValueError(f"okta group {g['id']!r} lists member {uid!r}, which is not in okta.users")
+        return cls(
+            users=users,
+            groups=groups,
+            app_users=app_users,
+            app_groups=app_groups,
+            api_token=okta.get("api_token") or DEFAULT_API_TOKEN,
+            oauth_clients=[dict(c) for c in okta.get("oauth_clients", [])],
+            app_id=app_id or okta.get("app_id"),
+            app_label=okta.get("app_label", "AWS Account Federation"),
+        )
+
+    def has_app(self, app_id: str) -> bool:
+        return self.app_id is None or app_id == self.app_id
+
+    # -- shapes -------------------------------------------------------------------
+
+    def user(self, uid: str, base: str) -> dict:
+        u = self.users[uid]
+        profile = {
+            "firstName": u.get("first_name") or "",
+            "lastName": u.get("last_name") or "",
+            "login": u.get("login") or u.get("email") or uid,
+        }
+        if u.get("email") is not None:
+            profile["email"] = u["email"]
+        status = u.get("status", "ACTIVE")
+        shaped = {
+            "id": uid,
+            "status": status,
+            "created": SEED_TIME,
+            "statusChanged": SEED_TIME,
+            "lastUpdated": SEED_TIME,
+            "type": {"id": "oty1local"},
+            "profile": profile,
+            "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
+            "_links": {"self": _link(base, f"/api/v1/users/{uid}")},
+        }
+        if status not in ("STAGED", "PROVISIONED"):
+            shaped["activated"] = SEED_TIME
+        return shaped
+
+    def app_user(self, entry: dict, app_id: str, base: str, expand_user: bool) -> dict:
+        uid = entry["id"]
+        u = self.users[uid]
+        profile: dict = {"email": u.get("email")} if u.get("email") is not None else {}
+        if entry.get("saml_roles") is not None:
+            profile["samlRoles"] = list(entry["saml_roles"])
+        shaped = {
+            "id": uid,
+            "scope": entry.get("scope", "USER"),
+            "status": entry.get("app_status", "ACTIVE"),
+            "created": SEED_TIME,
+            "lastUpdated": SEED_TIME,
+            "statusChanged": SEED_TIME,
+            "syncState": "DISABLED",
+            "credentials": {"userName": entry.get("user_name") or u.get("login") or uid},
+            "profile": profile,
+            "_links": {
+                "app": _link(base, f"/api/v1/apps/{app_id}"),
+                "user": _link(base, f"/api/v1/users/{uid}"),
+            },
+        }
+        if expand_user:
+            shaped["_embedded"] = {"user": self.user(uid, base)}
+        return shaped
+
+    def group(self, gid: str, base: str) -> dict:
+        g = self.groups[gid]
+        gtype = g.get("type", "OKTA_GROUP")
+        profile = {"name": g["name"]}
+        if g.get("description"):
+            profile["description"] = g["description"]
+        return {
+            "id": gid,
+            "created": SEED_TIME,
+            "lastUpdated": SEED_TIME,
+            "lastMembershipUpdated": SEED_TIME,
+            "objectClass": ["okta:windows_security_principal" if gtype == "APP_GROUP" else "okta:user_group"],
+            "type": gtype,
+            "profile": profile,
+            "_links": {
+                "self": _link(base, f"/api/v1/groups/{gid}"),
+                "users": _link(base, f"/api/v1/groups/{gid}/users"),
+                "apps": _link(base, f"/api/v1/groups/{gid}/apps"),
+            },
+        }
+
+    def group_assignment(self, gid: str, app_id: str, base: str, expand_group: bool, priority: int) -> dict:
+        shaped = {
+            "id": gid,
+            "lastUpdated": SEED_TIME,
+            "priority": priority,
+            "profile": {},
+            "_links": {
+                "self": _link(base, f"/api/v1/apps/{app_id}/groups/{gid}"),
+                "app": _link(base, f"/api/v1/apps/{app_id}"),
+                "group": _link(base, f"/api/v1/groups/{gid}"),
+            },
+        }
+        if expand_group:
+            shaped["_embedded"] = {"group": self.group(gid, base)}
+        return shaped
+
+    def app(self, app_id: str, base: str) -> dict:
+        return {
+            "id": app_id,
+            "name": "amazon_aws",
+            "label": self.app_label,
+            "status": "ACTIVE",
+            "signOnMode": "SAML_2_0",
+            "created": SEED_TIME,
+            "lastUpdated": SEED_TIME,
+            "features": [],
+            "visibility": {"autoSubmitToolbar": False, "hide": {"iOS": False, "web": False}},
+            "_links": {
+                "users": _link(base, f"/api/v1/apps/{app_id}/users"),
+                "groups": _link(base, f"/api/v1/apps/{app_id}/groups"),
+            },
+        }

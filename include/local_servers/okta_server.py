@@ -1,0 +1,435 @@
+"""A local Okta org over real HTTP on loopback, seeded from a scenario's `okta` section.
+
+It speaks Okta's management API as far as the sync reads it:
+
+- `GET /api/v1/apps/{appId}/users` (limit 1-500, default 50; `expand=user`),
+  `GET /api/v1/apps/{appId}/groups` (limit 20-200, default 20; `expand=group`),
+  `GET /api/v1/groups/{groupId}/users` (limit 1-1000, default 1000),
+  and for connection tests `GET /api/v1/apps` (max 200), `GET /api/v1/apps/{appId}`,
+  `GET /api/v1/groups` (max 10000), `GET /api/v1/groups/{groupId}`;
+  `POST /oauth2/v1/token` (client credentials, private_key_jwt, DPoP).
+- Paging as Okta pages: `limit` clamped to the endpoint's range, an opaque
+  `after` cursor, `Link` headers `rel="self"` and, when the page is full,
+  `rel="next"` (so N items at page size P take ceil(N/P) requests, one more
+  when P divides N: the last page is then empty, as on Okta).
+- Okta's error bodies `{errorCode, errorSummary, errorLink, errorId, errorCauses}`:
+  401 E0000011 (missing, unknown or expired token), 403 E0000006 (a token
+  without the endpoint's scope), 404 E0000007, 429 E0000047, 500 E0000009.
+- Auth: `SSWS <okta.api_token>` (default `local-test-token`), `Bearer` and
+  `DPoP` access tokens from the token endpoint.
+- Rate limits per endpoint family with Okta's headers `X-Rate-Limit-Limit`,
+  `-Remaining`, `-Reset` (epoch seconds) and 429 E0000047 past the limit.
+  Families are path prefixes, the longest match wins; windows are aligned to
+  the clock and `window_s` long (60 as on Okta; tests shorten it).
+  `limits=None` means Okta's published per-minute limits
+  (`OKTA_DEFAULT_LIMITS_PER_MINUTE`); a scenario's `limits` dict replaces
+  them with its `okta_per_minute` (absent or `{}`: nothing is limited, as
+  FORMAT.md says for a scenario without `limits`).
+- The scenario's faults for service `okta` (common.FaultPlan), matched on
+  `path` (e.g. "/api/v1/groups/00g2/users"), `method` or `endpoint` (e.g.
+  "GET /api/v1/apps/{appId}/users"): `"status": N` answers Okta's error body
+  for N; `"kind": "reset"` drops the connection without an answer;
+  `"kind": "timeout"` waits `delay_s` (default 5) before answering normally;
+  `"kind": "invalid_json"` answers 200 with a body that is not JSON.
+
+The `okta` section is FORMAT.md's, plus these optional keys:
+
+- `app_id`: the one app's id (also the `app_id=` argument); without it every
+  app id names the app, so only a server given an app id answers 404 for
+  an unknown app.
+- `oauth_clients`: OAuth 2.0 service apps allowed to get tokens, each
+  `{"client_id": "0oasvc1", "public_jwk": {...} | "public_key_pem": "-----BEGIN PUBLIC KEY-----...",
+  "scopes": ["okta.apps.read", "okta.groups.read"], "dpop": true}`
+  (`dpop: true`: the app requires DPoP-bound tokens, as new Okta service apps do).
+- `users[].status`, `app_users[].app_status` (the AppUser status, default ACTIVE),
+  `groups[].description`.
+
+`.counter` counts requests received by endpoint template ("GET
+/api/v1/apps/{appId}/users", "POST /oauth2/v1/token", ...), faults and
+refusals included; `.statuses` counts answers by HTTP status ("0" for a
+dropped connection).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from local_servers.common import CallCounter, FaultPlan, LocalServer, QuietHandler
+from local_servers.okta_oauth import DPoPFailure, OAuthAuthority, OAuthFailure
+from local_servers.okta_org import OktaOrg
+
+# Okta's published per-minute limits for the endpoint families the sync touches
+# (Enterprise/Workforce column; /api/v1/apps* is about 100 per org, API_FACTS.md).
+OKTA_DEFAULT_LIMITS_PER_MINUTE = {
+    "/api/v1/apps": 100,
+    "/api/v1/groups": 500,
+    "/api/v1/users": 600,
+    "/oauth2/v1/token": 600,
+}
+
+# endpoint template -> (regex, scope needed with OAuth, (min, default, max) page size or None)
+ROUTES: list[tuple[str, re.Pattern, str | None, tuple[int, int, int] | None]] = [
+    ("POST /oauth2/v1/token", re.compile(r"^/oauth2/v1/token$"), None, None),
+    ("GET /api/v1/apps", re.compile(r"^/api/v1/apps$"), "okta.apps.read", (1, 20, 200)),
+    ("GET /api/v1/apps/{appId}", re.compile(r"^/api/v1/apps/(?P<appId>[^/]+)$"), "okta.apps.read", None),
+    ("GET /api/v1/apps/{appId}/users", re.compile(r"^/api/v1/apps/(?P<appId>[^/]+)/users$"), "okta.apps.read", (1, 50, 500)),
+    ("GET /api/v1/apps/{appId}/groups", re.compile(r"^/api/v1/apps/(?P<appId>[^/]+)/groups$"), "okta.apps.read", (20, 20, 200)),
+    ("GET /api/v1/groups", re.compile(r"^/api/v1/groups$"), "okta.groups.read", (1, 10000, 10000)),
+    ("GET /api/v1/groups/{groupId}", re.compile(r"^/api/v1/groups/(?P<groupId>[^/]+)$"), "okta.groups.read", None),
+    ("GET /api/v1/groups/{groupId}/users", re.compile(r"^/api/v1/groups/(?P<groupId>[^/]+)/users$"), "okta.groups.read", (1, 1000, 1000)),
+]
+
+ERROR_SUMMARIES = {
+    400: ("E0000001", "Api validation failed"),
+    401: ("E0000011", "Invalid token provided"),
+    403: ("E0000006", "You do not have permission to perform the requested action"),
+    404: ("E0000007", "Not found: Resource not found"),
+    405: ("E0000022", "The endpoint does not support the provided HTTP method"),
+    429: ("E0000047", "API call exceeded rate limit due to too many requests."),
+    500: ("E0000009", "Internal Server Error"),
+    502: ("E0000009", "Internal Server Error"),
+    503: ("E0000009", "Internal Server Error"),
+    504: ("E0000009", "Internal Server Error"),
+}
+
+
+def okta_error_body(status: int, summary: str | None = None, code: str | None = None) -> dict:
+    default_code, default_summary = ERROR_SUMMARIES.get(status, ("E0000009", "Internal Server Error"))
+    code = code or default_code
+    return {
+        "errorCode": code,
+        "errorSummary": summary or default_summary,
+        "errorLink": code,
+        "errorId": "oae" + secrets.token_hex(10),
+        "errorCauses": [],
+    }
+
+
+class RateLimiter:
+    """Fixed, clock-aligned windows per endpoint family, as Okta counts them."""
+
+    def __init__(self, per_window: dict[str, int], window_s: float) -> None:
+        self.per_window = dict(per_window)
+        self.window_s = float(window_s)
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def family(self, path: str) -> str | None:
+        matches = [p for p in self.per_window if path.startswith(p)]
+        return max(matches, key=len) if matches else None
+
+    def _reset(self, now: float) -> int:
+        return int(-(-((now // self.window_s) + 1) * self.window_s // 1))  # next window start, epoch s rounded up
+
+    def headers_for(self, path: str) -> dict[str, str]:
+        """Headers of an injected 429: the family's limit (or 0 if unlimited) and the next reset."""
+        fam = self.family(path)
+        return {
+            "X-Rate-Limit-Limit": str(self.per_window.get(fam, 0) if fam else 0),
+            "X-Rate-Limit-Remaining": "0",
+            "X-Rate-Limit-Reset": str(self._reset(time.time())),
+        }
+
+    def take(self, path: str) -> tuple[bool, dict[str, str]]:
+        """(allowed, headers) for one request to `path`."""
+        fam = self.family(path)
+        if fam is None:
+            return True, {}
+        limit = self.per_window[fam]
+        now = time.time()
+        window = int(now // self.window_s)
+        with self._lock:
+            used = self._counts.get((fam, window), 0)
+            allowed = used < limit
+            if allowed:
+                used += 1
+                self._counts[(fam, window)] = used
+        headers = {
+            "X-Rate-Limit-Limit": str(limit),
+            "X-Rate-Limit-Remaining": str(max(0, limit - used)),
+            "X-Rate-Limit-Reset": str(self._reset(now)),
+        }
+        return allowed, headers
+
+
+class OktaServer:
+    """The local Okta. `start()` returns its URL (the org URL for the hook)."""
+
+    def __init__(
+        self,
+        okta_section: dict,
+        faults: list | None = None,
+        limits: dict | None = None,
+        *,
+        app_id: str | None = None,
+        window_s: float = 60.0,
+        token_ttl_s: float = 3600.0,
+        port: int = 0,
+    ) -> None:
+        self.counter = CallCounter()
+        self.statuses = CallCounter()
+        self.faults = FaultPlan(faults, "okta")
+        per_minute = OKTA_DEFAULT_LIMITS_PER_MINUTE if limits is None else (limits.get("okta_per_minute") or {})
+        self.rate_limiter = RateLimiter(per_minute, window_s)
+        self._app_id_arg = app_id
+        self._token_ttl_s = token_ttl_s
+        self.load(okta_section)
+        self._server = LocalServer(_OktaHandler, self, port=port)
+        self.url = self._server.url
+
+    def load(self, okta_section: dict) -> None:
+        """Replace the org's contents (tests that change Okta between runs). Issued tokens stay valid."""
+        org = OktaOrg.from_section(okta_section, app_id=self._app_id_arg)
+        authority = OAuthAuthority(org.oauth_clients, token_ttl_s=self._token_ttl_s)
+        old = getattr(self, "oauth", None)
+        if old is not None:
+            authority._tokens = old._tokens  # noqa: SLF001 - keep sessions across a reseed
+        self.org, self.oauth = org, authority
+
+    def start(self) -> str:
+        return self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> OktaServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _OktaHandler(QuietHandler):
+    server_version = "okta-local/1.0"
+
+    @property
+    def app(self) -> OktaServer:
+        return self.server.app  # type: ignore[attr-defined]
+
+    # -- plumbing -----------------------------------------------------------------
+
+    def _send(self, status: int, body: object, headers: dict | None = None, raw: bytes | None = None) -> None:
+        data = raw if raw is not None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            for one in v if isinstance(v, list) else [v]:  # Okta sends one Link header per relation
+                self.send_header(k, one)
+        self.end_headers()
+        self.wfile.write(data)
+        self.app.statuses.add(str(status))
+
+    def _error(self, status: int, summary: str | None = None, headers: dict | None = None) -> None:
+        self._send(status, okta_error_body(status, summary), headers)
+
+    def _drop_connection(self) -> None:
+        self.app.statuses.add("0")
+        self.close_connection = True
+        try:  # RST rather than FIN: what a proxy or load balancer dropping the call looks like
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+    # -- one request ----------------------------------------------------------------
+
+    def _handle(self, method: str) -> None:
+        try:
+            self._handle_request(method)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. its timeout): nothing to answer
+            self.close_connection = True
+
+    def _handle_request(self, method: str) -> None:
+        app = self.app
+        parts = urlsplit(self.path)
+        path = parts.path
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+
+        route = None
+        for template, regex, scope, paging in ROUTES:
+            m = regex.match(path)
+            if m and template.split(" ", 1)[0] == method:
+                route = (template, m.groupdict(), scope, paging)
+                break
+        endpoint = route[0] if route else f"{method} {path}"
+        app.counter.add(endpoint)
+
+        fault = app.faults.take(path=path, method=method, endpoint=endpoint)
+        if fault is not None:
+            kind = fault.get("kind")
+            if kind == "reset":
+                self._drop_connection()
+                return
+            if kind == "timeout":
+                time.sleep(float(fault.get("delay_s", 5)))
+            elif kind == "invalid_json":
+                self._send(200, None, raw=b'[{"id": "00u1", "status": ')
+                return
+            elif fault.get("status"):
+                status = int(fault["status"])
+                headers = {}
+                if status == 429:
+                    headers = {**app.rate_limiter.headers_for(path), "X-Rate-Limit-Remaining": "0"}
+                if "body" in fault:
+                    self._send(status, fault["body"], headers)
+                else:
+                    self._error(status, fault.get("message"), headers)
+                return
+
+        if route is None:
+            known_path = any(regex.match(path) for _, regex, _, _ in ROUTES)
+            if known_path:
+                self._error(405)
+            else:
+                self._error(404, f"Not found: Resource not found: {path}")
+            return
+
+        allowed, rate_headers = app.rate_limiter.take(path)
+        if not allowed:
+            self._error(429, headers=rate_headers)
+            return
+
+        template, params, scope, paging = route
+        if template == "POST /oauth2/v1/token":
+            self._token(body, rate_headers)
+            return
+
+        denial = self._authorize(method, path, scope)
+        if denial is not None:
+            status, summary, extra_headers = denial
+            self._error(status, summary, {**rate_headers, **extra_headers})
+            return
+        self._serve(template, params, query, paging, rate_headers)
+
+    # -- auth -----------------------------------------------------------------------
+
+    def _authorize(self, method: str, path: str, scope: str | None) -> tuple[int, str, dict] | None:
+        app = self.app
+        header = self.headers.get("Authorization") or ""
+        scheme, _, credential = header.partition(" ")
+        credential = credential.strip()
+        if scheme == "SSWS":
+            if credential and secrets.compare_digest(credential.encode(), app.org.api_token.encode()):
+                return None
+            return 401, "Invalid token provided", {}
+        if scheme in ("Bearer", "DPoP"):
+            try:
+                grant = app.oauth.check_access(scheme, credential, self.headers.get("DPoP"), method, app.url + path)
+            except DPoPFailure as exc:
+                return 401, f"Invalid token provided ({exc})", {"WWW-Authenticate": 'DPoP error="invalid_dpop_proof"'}
+            if grant is None:
+                return 401, "Invalid token provided", {"WWW-Authenticate": f'{scheme} error="invalid_token"'}
+            if scope and scope not in grant.scopes:
+                return (
+                    403,
+                    "You do not have permission to perform the requested action",
+                    {"WWW-Authenticate": f'{scheme} error="insufficient_scope", scope="{scope}"'},
+                )
+            return None
+        return 401, "Invalid token provided", {}
+
+    def _token(self, body: bytes, rate_headers: dict) -> None:
+        form = {k: v[-1] for k, v in parse_qs(body.decode(errors="replace")).items()}
+        try:
+            answer = self.app.oauth.issue(form, self.app.url + "/oauth2/v1/token", self.headers.get("DPoP"))
+        except OAuthFailure as exc:
+            self._send(exc.status, {"error": exc.error, "error_description": exc.description}, {**rate_headers, **exc.headers})
+            return
+        self._send(200, answer, {**rate_headers, "Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    # -- resources ------------------------------------------------------------------
+
+    def _serve(self, template: str, params: dict, query: dict, paging: tuple | None, rate_headers: dict) -> None:
+        org, base = self.app.org, self.app.url
+        app_id, group_id = params.get("appId"), params.get("groupId")
+        if app_id is not None and not org.has_app(app_id):
+            self._error(404, f"Not found: Resource not found: {app_id} (AppInstance)", rate_headers)
+            return
+        if group_id is not None and group_id not in org.groups:
+            self._error(404, f"Not found: Resource not found: {group_id} (UserGroup)", rate_headers)
+            return
+
+        if template == "GET /api/v1/apps/{appId}":
+            self._send(200, org.app(app_id, base), rate_headers)
+            return
+        if template == "GET /api/v1/groups/{groupId}":
+            self._send(200, org.group(group_id, base), rate_headers)
+            return
+
+        if template == "GET /api/v1/apps/{appId}/users":
+            expand = query.get("expand") == "user"
+            items = [(e["id"], lambda e=e: org.app_user(e, app_id, base, expand)) for e in org.app_users]
+        elif template == "GET /api/v1/apps/{appId}/groups":
+            expand = query.get("expand") == "group"
+            items = [
+                (gid, lambda gid=gid, i=i: org.group_assignment(gid, app_id, base, expand, i)) for i, gid in enumerate(org.app_groups)
+            ]
+        elif template == "GET /api/v1/groups/{groupId}/users":
+            items = [(uid, lambda uid=uid: org.user(uid, base)) for uid in org.groups[group_id].get("members", [])]
+        elif template == "GET /api/v1/apps":
+            the_app = org.app_id or "0oaqs1"
+            items = [(the_app, lambda: org.app(the_app, base))]
+        else:  # GET /api/v1/groups
+            items = [(gid, lambda gid=gid: org.group(gid, base)) for gid in org.groups]
+        self._page(items, query, paging, rate_headers)
+
+    def _page(self, items: list, query: dict, paging: tuple, rate_headers: dict) -> None:
+        low, default, high = paging
+        raw_limit = query.get("limit")
+        try:
+            limit = default if raw_limit in (None, "") else int(raw_limit)
+        except ValueError:
+            self._error(400, "Api validation failed: limit", rate_headers)
+            return
+        limit = max(low, min(high, limit))
+        start = 0
+        after = query.get("after")
+        if after:
+            ids = [item_id for item_id, _ in items]
+            cursor = _decode_cursor(after)
+            if cursor not in ids:
+                self._error(400, "Api validation failed: after", rate_headers)
+                return
+            start = ids.index(cursor) + 1
+        page = items[start : start + limit]
+        base_url = self.app.url + urlsplit(self.path).path
+        links = [f'<{self.app.url}{self.path}>; rel="self"']
+        if len(page) == limit:  # like Okta: a full page always offers a next one, maybe empty
+            nxt = {k: v for k, v in query.items() if k != "after"}
+            nxt["limit"] = str(limit)
+            nxt["after"] = _encode_cursor(page[-1][0])
+            links.append(f'<{base_url}?{urlencode(nxt)}>; rel="next"')
+        self._send(200, [make() for _, make in page], {**rate_headers, "Link": links})
+
+
+def _encode_cursor(item_id: str) -> str:
+    return secrets.token_hex(2) + item_id.encode().hex()
+
+
+def _decode_cursor(cursor: str) -> str | None:
+    try:
+        return bytes.fromhex(cursor[4:]).decode()
+    except ValueError:
+        return None
