@@ -167,3 +167,26 @@ class OktaOrg:
                 "groups": _link(base, f"/api/v1/apps/{app_id}/groups"),
             },
         }
+
+
+def numbered_org(n_users: int = 3, n_groups: int = 2, members_per_group: int | None = None, **extra) -> dict:
+    """A synthetic `okta` section of any size (tests, benchmarks): users 00u00000.., all
+    assigned to the app with samlRoles [QuickSightReader], groups 00g00000.. assigned
+    to the app, each with the first `members_per_group` users (default all)."""
+    users = [
+        {"id": f"00u{i:05d}", "status": "ACTIVE", "login": f"user{i}@example.com", "email": f"user{i}@example.com",
+         "first_name": "User", "last_name": str(i)}
+        for i in range(n_users)
+    ]
+    members = n_users if members_per_group is None else members_per_group
+    groups = [
+        {"id": f"00g{j:05d}", "name": f"Group {j}", "type": "OKTA_GROUP", "members": [u["id"] for u in users[:members]]}
+        for j in range(n_groups)
+    ]
+    return {
+        "users": users,
+        "groups": groups,
+        "app_users": [{"id": u["id"], "scope": "USER", "saml_roles": ["QuickSightReader"]} for u in users],
+        "app_groups": [g["id"] for g in groups],
+        **extra,
+    }

@@ -308,7 +308,7 @@ class OktaClient:
         if status == 401:
             return errors.invalid_token(self.org_url, self.credentials_source, code, eid, **kw)
         if status == 403:
-            return errors.permission_denied(self.org_url, self.credentials_source, endpoint, code, eid, **kw)
+            return errors.permission_denied(self.org_url, self.credentials_source, endpoint, code, eid, status=status)
         if status == 404 and on_404 is not None:
             return on_404(code, eid, **kw)
         summary = body.get("errorSummary") or response.reason
