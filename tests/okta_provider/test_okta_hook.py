@@ -1,0 +1,130 @@
+"""The OktaHook through a real Airflow connection (AIRFLOW_CONN_OKTA_DEFAULT as
+JSON), the provider's discovery by Airflow, and the plugins-folder trap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local_servers.okta_org import numbered_org
+from okta_provider.okta_client import APP_GROUPS, APP_USERS, GROUP_MEMBERS
+from okta_provider.okta_errors import OktaAuthError, OktaConfigError
+from okta_provider.okta_hook import OktaHook
+
+APP_ID = "0oaqs1"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_hook_reads_through_an_env_connection(okta_server, airflow_okta_conn):
+    server = okta_server(numbered_org(n_users=7, n_groups=2))
+    airflow_okta_conn(server.url)
+    hook = OktaHook()
+    users = list(hook.iter_app_users(APP_ID))
+    groups = list(hook.iter_app_groups(APP_ID))
+    members = list(hook.iter_group_members(groups[0]["id"]))
+    assert len(users) == 7 and len(groups) == 2 and len(members) == 7
+    assert hook.api_calls == {APP_USERS: 1, APP_GROUPS: 1, GROUP_MEMBERS: 1}
+    assert hook.api_calls == server.counter.snapshot()
+
+
+def test_hook_uses_its_conn_id_and_extra_settings(okta_server, airflow_okta_conn):
+    server = okta_server(numbered_org(n_users=1, n_groups=0))
+    airflow_okta_conn(server.url, extra={"timeout": 7, "max_retries": 4}, conn_id="okta_prod")
+    client = OktaHook(okta_conn_id="okta_prod").get_conn()
+    assert (client.timeout, client.max_retries) == (7.0, 4)
+    assert client.credentials_source == "Airflow connection 'okta_prod'"
+
+
+def test_test_connection_ok_and_failing(okta_server, airflow_okta_conn):
+    server = okta_server(numbered_org(n_users=1, n_groups=1))
+    airflow_okta_conn(server.url)
+    ok, message = OktaHook().test_connection()
+    assert ok, message
+    assert "apps and groups are readable" in message
+    assert server.counter.snapshot() == {"GET /api/v1/apps": 1, "GET /api/v1/groups": 1}
+
+    airflow_okta_conn(server.url, password="expired-token")
+    ok, message = OktaHook().test_connection()
+    assert not ok
+    assert "E0000011" in message and "Airflow connection 'okta_default'" in message
+    assert "expired-token" not in message
+
+
+def test_bad_token_raises_from_a_read(okta_server, airflow_okta_conn):
+    server = okta_server(numbered_org(n_users=1, n_groups=0))
+    airflow_okta_conn(server.url, password="nope-token")
+    with pytest.raises(OktaAuthError, match="update Airflow connection 'okta_default'"):
+        list(OktaHook().iter_app_users(APP_ID))
+
+
+@pytest.mark.parametrize("dpop", [False, True])
+def test_hook_with_oauth_extra(okta_server, airflow_okta_conn, rsa_key, dpop):
+    pem, jwk = rsa_key
+    org = numbered_org(n_users=3, n_groups=1, oauth_clients=[{"client_id": "0oasvc1", "public_jwk": jwk, "scopes": ["okta.apps.read", "okta.groups.read"], "dpop": dpop}])
+    server = okta_server(org)
+    airflow_okta_conn(server.url, password=None, extra={"client_id": "0oasvc1", "private_key": pem, "dpop": dpop})
+    hook = OktaHook()
+    assert len(list(hook.iter_app_users(APP_ID))) == 3
+    assert hook.test_connection()[0]
+    assert hook.api_calls["POST /oauth2/v1/token"] == (2 if dpop else 1)
+    assert pem.splitlines()[1] not in repr(hook) + repr(hook.get_conn())
+
+
+def test_plain_http_to_a_real_host_is_refused(airflow_okta_conn):
+    airflow_okta_conn("http://acme.okta.com")
+    with pytest.raises(OktaConfigError, match="plain http"):
+        OktaHook().get_conn()
+
+
+def test_missing_token_says_where_to_put_it(airflow_okta_conn):
+    airflow_okta_conn("https://acme.okta.com", password=None)
+    with pytest.raises(OktaConfigError, match="has no password: put an Okta SSWS API token there"):
+        OktaHook().get_conn()
+
+
+def _run_airflow_python(code: str, tmp_path) -> str:
+    env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_providers_manager_lists_the_okta_connection_type(tmp_path):
+    out = _run_airflow_python(
+        "import json\n"
+        "from airflow.providers_manager import ProvidersManager\n"
+        "pm = ProvidersManager()\n"
+        "hook = pm.hooks['okta']\n"
+        "print(json.dumps({'hook': hook.hook_class_name, 'name': hook.hook_name, 'testable': hook.connection_testable,\n"
+        "  'widgets': sorted(k for k in pm.connection_form_widgets if k.startswith('extra__okta__')),\n"
+        "  'behaviour': pm.field_behaviours['okta']}))\n",
+        tmp_path,
+    )
+    info = json.loads(out.strip().splitlines()[-1])
+    assert info["hook"] == "okta_provider.okta_hook.OktaHook"
+    assert info["testable"] is True
+    assert "extra__okta__client_id" in info["widgets"] and "extra__okta__private_key" in info["widgets"]
+    assert info["behaviour"]["relabeling"]["host"] == "Okta org URL"
+
+
+def test_plugins_folder_does_not_reimport_the_provider(tmp_path):
+    """Airflow imports every plugins/**/*.py under its bare stem unless .airflowignore excludes it."""
+    code = (
+        "import sys, json\n"
+        "from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory\n"
+        "plugins, errors = _load_plugins_from_plugin_directory('{folder}')\n"
+        "print(json.dumps({{'stems': sorted(m for m in ('okta_hook', 'okta_client', 'okta_auth', 'okta_errors', 'provider_info') if m in sys.modules), 'errors': errors}}))\n"
+    )
+    with_ignore = json.loads(_run_airflow_python(code.format(folder=REPO / "plugins"), tmp_path).strip().splitlines()[-1])
+    assert with_ignore == {"stems": [], "errors": {}}
+    # The control: the same folder without the ignore file gets its modules imported under bare names.
+    bare = tmp_path / "plugins_copy"
+    (bare / "okta_provider").mkdir(parents=True)
+    for f in (REPO / "plugins" / "okta_provider").glob("*.py"):
+        (bare / "okta_provider" / f.name).write_text(f.read_text())
+    without = json.loads(_run_airflow_python(code.format(folder=bare), tmp_path).strip().splitlines()[-1])
+    assert "okta_hook" in without["stems"]
