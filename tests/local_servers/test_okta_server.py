@@ -1,0 +1,329 @@
+"""The local Okta over raw HTTP: every response it serves fits Okta's published
+spec, and its paging, limits, auth, rate limits and faults behave as Okta's."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+import requests
+from openapi_core.validation.response.exceptions import InvalidData
+
+from local_servers import okta_spec
+from local_servers.okta_org import numbered_org
+from local_servers.okta_server import OKTA_DEFAULT_LIMITS_PER_MINUTE, OktaServer
+
+APP_ID = "0oaqs1"
+SSWS = {"Authorization": "SSWS local-test-token"}
+
+
+@pytest.fixture
+def serve():
+    started = []
+
+    def start(section=None, faults=None, limits=None, **kw):
+        kw.setdefault("app_id", APP_ID)
+        server = OktaServer(section if section is not None else numbered_org(n_users=5, n_groups=3), faults, {} if limits is None else limits, **kw)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def get(server, path, headers=SSWS, **params):
+    return requests.get(server.url + path, headers=headers, params=params, timeout=5)
+
+
+# -- the spec ----------------------------------------------------------------------
+
+SERVED = [
+    f"/api/v1/apps/{APP_ID}/users?expand=user",
+    f"/api/v1/apps/{APP_ID}/users",
+    f"/api/v1/apps/{APP_ID}/groups?expand=group",
+    f"/api/v1/apps/{APP_ID}/groups",
+    "/api/v1/groups/00g00001/users",
+    "/api/v1/apps?limit=1",
+    f"/api/v1/apps/{APP_ID}",
+    "/api/v1/groups",
+    "/api/v1/groups/00g00001",
+]
+
+
+@pytest.mark.parametrize("path", SERVED)
+def test_every_success_response_fits_the_spec(serve, path):
+    server = serve()
+    response = get(server, path)
+    assert response.status_code == 200
+    okta_spec.validate_requests_response(response)
+
+
+def test_embedded_objects_fit_the_spec_of_their_own_endpoints(serve):
+    server = serve()
+    for app_user in get(server, f"/api/v1/apps/{APP_ID}/users", expand="user").json():
+        okta_spec.validate("GET", f"/api/v1/users/{app_user['id']}", 200, app_user["_embedded"]["user"])
+    for assignment in get(server, f"/api/v1/apps/{APP_ID}/groups", expand="group").json():
+        okta_spec.validate("GET", f"/api/v1/groups/{assignment['id']}", 200, assignment["_embedded"]["group"])
+
+
+def test_the_spec_check_rejects_a_wrong_shape(serve):
+    """The control: the validator is not a rubber stamp."""
+    server = serve()
+    group = get(server, "/api/v1/groups/00g00001").json()
+    group["type"] = "NESTED_GROUP"
+    with pytest.raises(InvalidData):
+        okta_spec.validate("GET", "/api/v1/groups/00g00001", 200, group)
+    app_user = get(server, f"/api/v1/apps/{APP_ID}/users").json()[0]
+    app_user["scope"] = "SOMETIMES"
+    with pytest.raises(InvalidData):
+        okta_spec.validate("GET", f"/api/v1/apps/{APP_ID}/users", 200, [app_user])
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "code"),
+    [
+        (f"/api/v1/apps/{APP_ID}/users", {"Authorization": "SSWS wrong"}, 401, "E0000011"),
+        (f"/api/v1/apps/{APP_ID}/users", {}, 401, "E0000011"),
+        ("/api/v1/apps/0oaNOPE/users", SSWS, 404, "E0000007"),
+        ("/api/v1/apps/0oaNOPE/groups", SSWS, 404, "E0000007"),
+        ("/api/v1/groups/00gNOPE/users", SSWS, 404, "E0000007"),
+    ],
+)
+def test_error_responses_are_okta_error_bodies(serve, path, headers, status, code):
+    server = serve()
+    response = get(server, path, headers=headers)
+    assert response.status_code == status
+    body = response.json()
+    assert body["errorCode"] == code and body["errorLink"] == code and body["errorId"].startswith("oae") and body["errorSummary"]
+    if status != 401:  # the spec lists no 401 for these operations; 403/404/429 it does
+        okta_spec.validate_requests_response(response)
+    if status == 404:
+        assert "0oaNOPE" in body["errorSummary"] or "00gNOPE" in body["errorSummary"]
+
+
+def test_403_and_429_bodies_fit_the_spec(serve):
+    server = serve(faults=[{"service": "okta", "path": f"/api/v1/apps/{APP_ID}/users", "status": 403}], limits={"okta_per_minute": {"/api/v1/groups": 1}})
+    forbidden = get(server, f"/api/v1/apps/{APP_ID}/users")
+    assert forbidden.status_code == 403 and forbidden.json()["errorCode"] == "E0000006"
+    okta_spec.validate_requests_response(forbidden)
+    assert get(server, "/api/v1/groups/00g00001/users").status_code == 200
+    limited = get(server, "/api/v1/groups/00g00001/users")
+    assert limited.status_code == 429 and limited.json()["errorCode"] == "E0000047"
+    okta_spec.validate_requests_response(limited)
+
+
+# -- paging ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "asked", "served"),
+    [
+        (f"/api/v1/apps/{APP_ID}/users", 5000, 500),
+        (f"/api/v1/apps/{APP_ID}/users", None, 50),
+        (f"/api/v1/apps/{APP_ID}/groups", 5000, 200),
+        (f"/api/v1/apps/{APP_ID}/groups", 3, 20),
+        (f"/api/v1/apps/{APP_ID}/groups", None, 20),
+        ("/api/v1/groups/00g00000/users", 5000, 1000),
+        ("/api/v1/groups/00g00000/users", None, 1000),
+    ],
+)
+def test_limit_is_clamped_per_endpoint(serve, path, asked, served):
+    server = serve(numbered_org(n_users=1200, n_groups=250))
+    params = {} if asked is None else {"limit": asked}
+    response = get(server, path, **params)
+    assert len(response.json()) == served
+    assert f"limit={served}" in response.links["next"]["url"]
+
+
+def test_pages_follow_opaque_cursors_to_the_end(serve):
+    server = serve(numbered_org(n_users=45, n_groups=0))
+    url, seen, pages = f"{server.url}/api/v1/apps/{APP_ID}/users?limit=20&expand=user", [], 0
+    while url:
+        response = requests.get(url, headers=SSWS, timeout=5)
+        assert response.links["self"]["url"] == url
+        pages += 1
+        seen += [u["id"] for u in response.json()]
+        url = response.links.get("next", {}).get("url")
+    assert seen == [f"00u{i:05d}" for i in range(45)]
+    assert pages == 3
+    assert "00u00019" not in get(server, f"/api/v1/apps/{APP_ID}/users", limit=20).links["next"]["url"]  # opaque, not the id
+
+
+def test_a_full_last_page_offers_an_empty_next_page(serve):
+    server = serve(numbered_org(n_users=40, n_groups=0))
+    second = requests.get(get(server, f"/api/v1/apps/{APP_ID}/users", limit=20).links["next"]["url"], headers=SSWS, timeout=5)
+    third = requests.get(second.links["next"]["url"], headers=SSWS, timeout=5)
+    assert (len(second.json()), len(third.json())) == (20, 0)
+    assert "next" not in third.links
+
+
+def test_a_bad_limit_or_cursor_is_a_400(serve):
+    server = serve()
+    assert get(server, f"/api/v1/apps/{APP_ID}/users", limit="ten").json()["errorCode"] == "E0000001"
+    assert get(server, f"/api/v1/apps/{APP_ID}/users", after="zzzz").status_code == 400
+
+
+# -- rate limits ---------------------------------------------------------------------
+
+
+def test_rate_limit_headers_and_429_with_reset_in_the_future(serve):
+    server = serve(limits={"okta_per_minute": {"/api/v1/apps": 2, "/api/v1/apps/0oaqs1/groups": 5}}, window_s=30)
+    first = get(server, f"/api/v1/apps/{APP_ID}/users")
+    assert (first.headers["X-Rate-Limit-Limit"], first.headers["X-Rate-Limit-Remaining"]) == ("2", "1")
+    get(server, f"/api/v1/apps/{APP_ID}/users")
+    refused = get(server, f"/api/v1/apps/{APP_ID}/users")
+    assert refused.status_code == 429 and refused.json()["errorCode"] == "E0000047"
+    assert refused.headers["X-Rate-Limit-Remaining"] == "0"
+    assert time.time() < int(refused.headers["X-Rate-Limit-Reset"]) <= time.time() + 31
+    # the longest prefix wins: app groups have their own bucket
+    assert get(server, f"/api/v1/apps/{APP_ID}/groups").headers["X-Rate-Limit-Limit"] == "5"
+    # unmatched paths are unlimited and carry no headers
+    assert "X-Rate-Limit-Limit" not in get(server, "/api/v1/groups/00g00000/users").headers
+
+
+def test_the_window_resets(serve):
+    server = serve(limits={"okta_per_minute": {"/api/v1/apps": 1}}, window_s=0.5)
+    assert get(server, f"/api/v1/apps/{APP_ID}/users").status_code == 200
+    refused = get(server, f"/api/v1/apps/{APP_ID}/users")
+    assert refused.status_code == 429
+    time.sleep(max(0.0, int(refused.headers["X-Rate-Limit-Reset"]) - time.time()) + 0.05)
+    assert get(server, f"/api/v1/apps/{APP_ID}/users").status_code == 200
+
+
+def test_without_limits_argument_okta_published_limits_apply():
+    server = OktaServer(numbered_org(n_users=1, n_groups=1), app_id=APP_ID)
+    server.start()
+    try:
+        response = get(server, f"/api/v1/apps/{APP_ID}/users")
+        assert response.headers["X-Rate-Limit-Limit"] == str(OKTA_DEFAULT_LIMITS_PER_MINUTE["/api/v1/apps"]) == "100"
+        assert get(server, "/api/v1/groups/00g00000/users").headers["X-Rate-Limit-Limit"] == "500"
+    finally:
+        server.stop()
+
+
+# -- faults, counters, reseeding ------------------------------------------------------------
+
+
+def test_faults_by_path_then_normal_answers(serve):
+    server = serve(faults=[{"service": "okta", "path": "/api/v1/groups/00g00002/users", "status": 500, "times": 2},
+                           {"service": "quicksight", "operation": "DeleteUser", "error": "InternalFailureException"}])
+    codes = [get(server, "/api/v1/groups/00g00002/users").status_code for _ in range(3)]
+    assert codes == [500, 500, 200]
+    assert get(server, "/api/v1/groups/00g00001/users").status_code == 200
+    assert server.counter.snapshot() == {"GET /api/v1/groups/{groupId}/users": 4}
+    assert server.faults.injected == {"500": 2}
+
+
+def test_fault_kinds_reset_timeout_invalid_json(serve):
+    path = f"/api/v1/apps/{APP_ID}/users"
+    server = serve(faults=[{"service": "okta", "path": path, "kind": "reset"},
+                           {"service": "okta", "path": path, "kind": "invalid_json"},
+                           {"service": "okta", "path": path, "kind": "timeout", "delay_s": 0.4}])
+    with pytest.raises(requests.ConnectionError):
+        get(server, path)
+    garbled = get(server, path)
+    assert garbled.status_code == 200
+    with pytest.raises(ValueError):
+        garbled.json()
+    with pytest.raises(requests.Timeout):
+        requests.get(server.url + path, headers=SSWS, timeout=0.1)
+    started = time.monotonic()
+    assert get(server, path).status_code == 200
+    assert time.monotonic() - started < 0.3  # the timeout fault was used up
+
+
+def test_load_reseeds_the_org(serve):
+    server = serve(numbered_org(n_users=2, n_groups=0))
+    assert len(get(server, f"/api/v1/apps/{APP_ID}/users").json()) == 2
+    server.load(numbered_org(n_users=7, n_groups=0))
+    assert len(get(server, f"/api/v1/apps/{APP_ID}/users").json()) == 7
+
+
+def test_scenario_api_token_and_app_user_fields(serve):
+    section = {
+        "api_token": "other-token",
+        "users": [{"id": "00u1", "status": "SUSPENDED", "login": "ann@example.com", "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee"}],
+        "groups": [{"id": "00g1", "name": "Everyone", "type": "BUILT_IN", "members": ["00u1"]}],
+        "app_users": [{"id": "00u1", "scope": "GROUP", "saml_roles": ["QuickSightReader"], "user_name": "ann.lee"}],
+        "app_groups": ["00g1"],
+    }
+    server = serve(section)
+    assert get(server, f"/api/v1/apps/{APP_ID}/users").status_code == 401
+    [app_user] = get(server, f"/api/v1/apps/{APP_ID}/users", headers={"Authorization": "SSWS other-token"}, expand="user").json()
+    assert (app_user["scope"], app_user["credentials"]["userName"], app_user["_embedded"]["user"]["status"]) == ("GROUP", "ann.lee", "SUSPENDED")
+    [group] = get(server, f"/api/v1/apps/{APP_ID}/groups", headers={"Authorization": "SSWS other-token"}, expand="group").json()
+    assert group["_embedded"]["group"]["type"] == "BUILT_IN"
+
+
+def test_a_seed_naming_an_unknown_user_is_refused():
+    with pytest.raises(ValueError, match="00uX"):
+        OktaServer({"users": [], "groups": [], "app_users": [{"id": "00uX"}], "app_groups": []})
+
+
+# -- OAuth token endpoint ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def service_key():
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key, ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+
+
+def _assertion(key, client_id, aud, **over):
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": aud, "iat": now, "exp": now + 60, "jti": str(time.perf_counter_ns()), **over}
+    return jwt.encode(claims, key, algorithm="ES256")
+
+
+def test_token_endpoint_issues_bearer_tokens_and_checks_them(serve, service_key):
+    key, jwk = service_key
+    server = serve(numbered_org(n_users=2, n_groups=1, oauth_clients=[{"client_id": "0oasvc", "public_jwk": jwk, "scopes": ["okta.apps.read"]}]))
+    token_url = server.url + "/oauth2/v1/token"
+    form = {"grant_type": "client_credentials", "scope": "okta.apps.read",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    answer = requests.post(token_url, data={**form, "client_assertion": _assertion(key, "0oasvc", token_url)}, timeout=5)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600 and body["scope"] == "okta.apps.read"
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+    assert get(server, f"/api/v1/apps/{APP_ID}/users", headers=bearer).status_code == 200
+    no_scope = get(server, "/api/v1/groups/00g00000/users", headers=bearer)
+    assert no_scope.status_code == 403 and no_scope.json()["errorCode"] == "E0000006"
+    assert 'scope="okta.groups.read"' in no_scope.headers["WWW-Authenticate"]
+    assert get(server, f"/api/v1/apps/{APP_ID}/users", headers={"Authorization": "Bearer made-up"}).status_code == 401
+    # a reused assertion, a wrong audience, an unknown client, a scope not granted
+    reused = _assertion(key, "0oasvc", token_url)
+    assert requests.post(token_url, data={**form, "client_assertion": reused}, timeout=5).status_code == 200
+    assert requests.post(token_url, data={**form, "client_assertion": reused}, timeout=5).json()["error"] == "invalid_client"
+    assert requests.post(token_url, data={**form, "client_assertion": _assertion(key, "0oasvc", "https://elsewhere/token")}, timeout=5).json()["error"] == "invalid_client"
+    assert requests.post(token_url, data={**form, "client_assertion": _assertion(key, "0oaother", token_url)}, timeout=5).status_code == 401
+    wide = requests.post(token_url, data={**form, "scope": "okta.users.manage", "client_assertion": _assertion(key, "0oasvc", token_url)}, timeout=5)
+    assert (wide.status_code, wide.json()["error"]) == (400, "invalid_scope")
+
+
+def test_dpop_bound_token_needs_a_matching_proof(serve, service_key):
+    from okta_provider.okta_auth import OAuthServiceAppAuth
+    from okta_provider.okta_client import OktaClient
+
+    key, jwk = service_key
+    from cryptography.hazmat.primitives import serialization
+
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    server = serve(numbered_org(n_users=1, n_groups=1, oauth_clients=[{"client_id": "0oasvc", "public_jwk": jwk, "scopes": ["okta.apps.read", "okta.groups.read"], "dpop": True}]))
+    auth = OAuthServiceAppAuth("0oasvc", pem, dpop=True)
+    client = OktaClient(server.url, auth)
+    url = f"{server.url}/api/v1/apps/{APP_ID}/users"
+    good = auth.headers_for(client, "GET", url)
+    assert requests.get(url, headers=good, timeout=5).status_code == 200
+    assert requests.get(url, headers=good, timeout=5).status_code == 401  # a proof is used once
+    token = good["Authorization"].split(" ", 1)[1]
+    assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 401  # bound token as Bearer
+    other_url = auth.headers_for(client, "GET", f"{server.url}/api/v1/groups/00g00000/users")
+    refused = requests.get(url, headers=other_url, timeout=5)
+    assert refused.status_code == 401 and "invalid_dpop_proof" in refused.headers["WWW-Authenticate"]
