@@ -165,11 +165,20 @@ def _handover(handover, user_name: str, recipient: str) -> str | None:
         return None
     failed = list(outcome.failed or ())
     remaining = list(outcome.remaining or ())
-    detail = "; ".join(str(f) for f in failed[:3])
+    detail = "; ".join(_failure_text(f) for f in failed[:3])
     return (
         f"asset hand-over not clean ({len(failed)} failed, {len(remaining)} still owned), user kept"
         + (f": {detail}" if detail else "")
     )
+
+
+def _failure_text(failure) -> str:
+    """A HandoverFailure (type, region, asset_id, reason) as one short phrase."""
+    reason = getattr(failure, "reason", None)
+    if reason is None:
+        return str(failure)
+    asset = getattr(failure, "asset_id", None) or "(all)"
+    return f"{getattr(failure, 'type', 'asset')} {asset} ({getattr(failure, 'region', '?')}): {reason}"
 
 
 def _deprovision(directory, handover, recipient: str, name: str) -> dict:

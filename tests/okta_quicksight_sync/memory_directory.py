@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 
+from okta_quicksight_sync.asset_handover import AssetRef, HandoverFailure, HandoverResult
 from okta_quicksight_sync.model import ROLE_ORDER, ROLE_RANK, QsGroup, QsSnapshot, QsUser
 
 SESSION = re.compile(r"[A-Za-z0-9_+=.@-]{2,64}")
@@ -147,19 +147,11 @@ class MemoryDirectory:
         return "done"
 
 
-@dataclass
-class MemoryHandoverResult:
-    moved: list = field(default_factory=list)
-    failed: list = field(default_factory=list)
-    remaining: list = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not self.failed and not self.remaining
-
-
 class MemoryAssetHandover:
-    """Assets as {asset id: set of owner user names}; ``stuck`` ids refuse to move."""
+    """Assets as {asset id: set of owner user names}; ``stuck`` ids refuse to move.
+
+    Returns the real ``HandoverResult`` so apply is driven with the shapes it gets in production.
+    """
 
     def __init__(self, directory: MemoryDirectory, assets: dict[str, set[str]] | None = None, stuck=()):
         self.directory = directory
@@ -172,17 +164,17 @@ class MemoryAssetHandover:
         if user is None or user.role not in OWNER_ROLES:
             raise MemoryDirectoryError(f"recipient {recipient_name!r} missing or may not own assets")
 
-    def handover(self, user_name: str, recipient_name: str) -> MemoryHandoverResult:
+    def handover(self, user_name: str, recipient_name: str) -> HandoverResult:
         self.calls.append((user_name, recipient_name))
-        out = MemoryHandoverResult()
+        out = HandoverResult(user_name, recipient_name)
         for asset_id, owners in self.assets.items():
             if user_name not in owners:
                 continue
             if asset_id in self.stuck:
-                out.failed.append(f"{asset_id}: AccessDeniedException")
+                out.failed.append(HandoverFailure("dashboard", "us-east-1", asset_id, "AccessDeniedException: injected"))
                 continue
             owners.discard(user_name)
             owners.add(recipient_name)
-            out.moved.append(asset_id)
-        out.remaining = [a for a, owners in self.assets.items() if user_name in owners]
+            out.moved.append(AssetRef("dashboard", asset_id, "us-east-1"))
+        out.remaining = [AssetRef("dashboard", a, "us-east-1") for a, owners in self.assets.items() if user_name in owners]
         return out

@@ -172,7 +172,7 @@ def test_protected_users_are_never_changed_nor_deleted():
     users = [ou("boss")]  # Okta would make it a READER with another email and put it in Finance
     cfg = config(protected_users=[protected])
     planned, _ = run(cfg, okta(users, [og("g1", "Finance", ["boss"])]), memory)
-    assert planned.update == [] and planned.add_members == {}
+    assert planned.update == [] and planned.add_members == {} and planned.failed == []
     assert memory.users[protected].role == "ADMIN" and memory.users[protected].email == "x@example.com"
     planned, _ = run(cfg, okta([]), memory, deletions_allowed=True)
     assert protected in memory.users
