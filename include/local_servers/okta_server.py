@@ -218,6 +218,7 @@ class _OktaHandler(QuietHandler):
 
     def _send(self, status: int, body: object, headers: dict | None = None, raw: bytes | None = None) -> None:
         data = raw if raw is not None else json.dumps(body).encode()
+        self.app.statuses.add(str(status))  # before the answer leaves, so a client never sees it uncounted
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -226,7 +227,6 @@ class _OktaHandler(QuietHandler):
                 self.send_header(k, one)
         self.end_headers()
         self.wfile.write(data)
-        self.app.statuses.add(str(status))
 
     def _error(self, status: int, summary: str | None = None, headers: dict | None = None) -> None:
         self._send(status, okta_error_body(status, summary), headers)
