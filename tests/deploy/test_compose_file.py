@@ -400,3 +400,8 @@ def test_local_connections_point_at_the_local_servers(services):
 def test_interpolate_follows_compose_rules():
     assert interpolate("${A:-x}/${B-y}/${C}/$${D}", {"A": "", "B": "", "C": "c"}) == "x//c/${D}"
     assert interpolate("${A:-x}", {"A": "a"}) == "a"
+
+
+def test_airflow_init_script_is_valid_bash(services):
+    result = subprocess.run(["bash", "-n"], input=init_script(services), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, f"airflow-init's script does not parse: {result.stderr}"
