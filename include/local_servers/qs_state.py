@@ -289,7 +289,9 @@ class QuickSightState:
             raise ApiError(
                 "ResourceExistsException", f"The user with name {user_name} already exists.", "USER"
             )
-        user = User(user_name, p["Email"], role, identity_type, self._principal_id(user_name))
+        # A QUICKSIGHT identity stays inactive until the person accepts the invitation and sets a password.
+        user = User(user_name, p["Email"], role, identity_type, self._principal_id(user_name),
+                    active=identity_type != "QUICKSIGHT")
         self.users[user_name] = user
         out = {"User": self._user_doc(user)}
         if identity_type == "QUICKSIGHT":
