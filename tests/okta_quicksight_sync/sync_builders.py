@@ -8,7 +8,7 @@ from memory_directory import MemoryAssetHandover, MemoryDirectory
 
 from okta_quicksight_sync.apply import apply_deprovision, apply_group_sync, apply_user_sync
 from okta_quicksight_sync.config import TargetConfig
-from okta_quicksight_sync.model import OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsSnapshot, QsUser
+from okta_quicksight_sync.model import OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsUser
 from okta_quicksight_sync.plan import Plan
 from okta_quicksight_sync.planner import plan
 from okta_quicksight_sync.quicksight_reader import read_quicksight

@@ -9,8 +9,10 @@ from sync_builders import (
     ADMIN, by_status, config, directory, groups_config, og, okta, ou, plan_for, qg, qu, run, state,
 )
 
-from okta_quicksight_sync.model import OKTA_STATUSES
+from okta_quicksight_sync.model import OKTA_STATUSES, OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsSnapshot, QsUser
 from okta_quicksight_sync.planner import plan
+from okta_quicksight_sync.quicksight_reader import read_quicksight
+from okta_quicksight_sync.report import outcome_of
 
 R, A, M = "QuickSightReader", "QuickSightAuthor", "QuickSightAdmin"
 
@@ -278,7 +280,6 @@ def test_duplicate_with_an_invalid_user_fails_both():
 
 
 def test_failed_items_do_not_stop_the_run_but_make_it_fail():
-    from okta_quicksight_sync.report import outcome_of
     memory = directory()
     _, results = run(config(), okta([ou("u1", email=None), ou("u2")]), memory)
     assert f"{R}/u2@example.com" in memory.users
@@ -456,15 +457,17 @@ def test_a_plan_with_nothing_to_change_has_no_writes():
 
 def test_plan_is_plain_json():
     memory = directory(_leavers(1), [qg("Okta-Old", "okta-sync:g2")])
-    planned = plan(config(downgrade_policy="recreate"), okta([ou("u1")], [og("g1", "F", ["u1"])]),
-                   __import__("okta_quicksight_sync.quicksight_reader", fromlist=["x"]).read_quicksight(memory, config()), {})
+    memory.users[f"{R}/u1@example.com"] = qu(f"{R}/u1@example.com", "ADMIN")
+    cfg = config(downgrade_policy="recreate")
+    planned = plan(cfg, okta([ou("u1")], [og("g1", "F", ["u1"])]), read_quicksight(memory, cfg), {})
+    assert planned.recreate and planned.deprovision and planned.delete_groups and planned.add_members
     text = json.dumps(planned.to_dict())
     assert json.loads(text) == planned.to_dict()
+    assert type(planned).from_dict(json.loads(text)) == planned
 
 
 # ---------------------------------------------------------------- scale
 def test_planning_100k_users_2000_groups_500k_memberships_is_fast_and_the_plan_small():
-    from okta_quicksight_sync.model import OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsSnapshot, QsUser
     n_users, n_groups, per_user = 100_000, 2_000, 5
     users = {f"u{i}": OktaUser(f"u{i}", "ACTIVE", f"user{i}@example.com", f"user{i}@example.com", (R,)) for i in range(n_users)}
     members = [[] for _ in range(n_groups)]
