@@ -1,0 +1,162 @@
+"""Okta -> QuickSight sync: one DAG per target in include/targets.json.
+
+    plan_sync -> group_sync -> user_sync -> deletion_gate -> [approve_deletions] -> deprovision -> report
+
+The tasks only wire; what they do lives in ``okta_quicksight_airflow.sync_tasks``
+and the plain-Python core ``okta_quicksight_sync``. See docs/operating.md.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+from airflow.sdk import Param, Variable, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from okta_quicksight_airflow import sync_tasks
+from okta_quicksight_airflow.targets import load_targets
+
+# One writer at a time: every task that reads or writes the APIs runs in this
+# 1-slot pool (created by `airflow pools import include/pools.json`, which
+# `make airflow` and docker-compose's airflow-init run). Backfills ignore
+# max_active_runs; they do not ignore pools.
+POOL = "okta_quicksight_sync"
+# "ui": held deletions wait for an administrator in the Airflow UI.
+# "hold": they are reported held and nothing is deleted (tests, the scenario harness).
+APPROVAL = os.environ.get("OKTA_QS_SYNC_APPROVAL", "ui")
+TASK_RETRIES = int(os.environ.get("OKTA_QS_SYNC_TASK_RETRIES", "2"))
+APPROVAL_TIMEOUT = timedelta(hours=float(os.environ.get("OKTA_QS_SYNC_APPROVAL_HOURS", "24")))
+
+PARAMS = {
+    "dry_run": Param(
+        False,
+        type="boolean",
+        title="Dry run",
+        description="Read both sides, plan and report, but write nothing to QuickSight.",
+    ),
+    "allow_deletions": Param(
+        False,
+        type="boolean",
+        title="Allow deletions",
+        description=(
+            "Apply deletions above max_deletions / max_deletion_percent in this run without waiting "
+            "for an administrator's approval. Leave off unless you have read the planned deletions."
+        ),
+    ),
+}
+
+
+def _last_converged_key(dag_id: str) -> str:
+    return f"{dag_id}.last_converged_at"
+
+
+def build_dag(dag_id: str, target: dict, schedule: str | None):
+    """One sync DAG for one target."""
+
+    @dag(
+        dag_id=dag_id,
+        schedule=schedule,
+        catchup=False,
+        max_active_runs=1,
+        params=PARAMS,
+        tags=["okta", "quicksight", "identity"],
+        doc_md=__doc__,
+        default_args={
+            "retries": TASK_RETRIES,
+            "retry_delay": timedelta(minutes=2),
+            "retry_exponential_backoff": True,
+            "max_retry_delay": timedelta(minutes=20),
+            "pool": POOL,
+            # Later steps of a run outrank earlier steps of other runs, so a run
+            # that started applying finishes before the next one plans.
+            "weight_rule": "upstream",
+        },
+    )
+    def sync():
+        @task(execution_timeout=timedelta(minutes=30), multiple_outputs=False)
+        def plan_sync():
+            ctx = get_current_context()
+            dag_run = ctx["dag_run"]
+            if str(dag_run.run_type).endswith("backfill"):
+                last = Variable.get(_last_converged_key(dag_id), default=None)
+                queued = dag_run.queued_at or dag_run.start_date
+                if last and queued and float(last) > queued.timestamp():
+                    return sync_tasks.skipped_plan(target, f"a run converged at {last} after this backfill run was queued")
+            return sync_tasks.plan_sync(target, ctx["params"])
+
+        @task(execution_timeout=timedelta(hours=1), multiple_outputs=False)
+        def group_sync(planned: dict):
+            return sync_tasks.group_sync(planned, get_current_context()["params"])
+
+        @task(execution_timeout=timedelta(hours=3), multiple_outputs=False)
+        def user_sync(planned: dict, groups_done: dict):
+            return sync_tasks.user_sync(planned, get_current_context()["params"], groups_done)
+
+        @task.branch(pool="default_pool")
+        def deletion_gate(planned: dict):
+            params = get_current_context()["params"]
+            held = planned["plan"]["deletions_held"]
+            if not held or params.get("dry_run") or params.get("allow_deletions"):
+                return "deprovision"
+            return "approve_deletions" if APPROVAL == "ui" else "report"
+
+        @task(execution_timeout=timedelta(hours=3), multiple_outputs=False, trigger_rule="none_failed_min_one_success")
+        def deprovision(planned: dict):
+            return sync_tasks.deprovision(planned, get_current_context()["params"], deletions_allowed=True)
+
+        @task(trigger_rule="all_done", pool="default_pool", retries=0, multiple_outputs=False)
+        def report(planned: dict | None, groups_done: dict | None, users_done: dict | None, deprovisioned: dict | None):
+            ctx = get_current_context()
+            states = ctx["ti"].get_task_states(dag_id=dag_id, run_ids=[ctx["run_id"]]).get(ctx["run_id"], {})
+            failed = sorted(t for t, state in states.items() if t != "report" and str(state).endswith("failed"))
+            if not planned:
+                raise AirflowFailException(f"plan_sync did not produce a plan (failed tasks: {failed}); nothing was written")
+            if deprovisioned is None:
+                deprovisioned = sync_tasks.held_results(planned)
+            out = sync_tasks.build_report(
+                planned, [groups_done, users_done, deprovisioned], failed_tasks=failed, finished_at=time.time()
+            )
+            from okta_quicksight_sync.report import render_table
+
+            print(render_table(out))
+            if out["outcome"] == "success" and not out["dry_run"]:
+                Variable.set(_last_converged_key(dag_id), str(time.time()))
+            if out["outcome"] == "failed":
+                ctx["ti"].xcom_push(key="report", value=out)
+                raise AirflowFailException(f"{len(out['errors'])} item(s) failed; see the report above")
+            return out
+
+        planned = plan_sync()
+        groups_done = group_sync(planned)
+        users_done = user_sync(planned, groups_done)
+        gate = deletion_gate(planned)
+        users_done >> gate
+        deprovisioned = deprovision(planned)
+        if APPROVAL == "ui":
+            from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+            approve = ApprovalOperator(
+                task_id="approve_deletions",
+                subject="Okta -> QuickSight sync: approve held deletions?",
+                body=(
+                    "{{ ti.xcom_pull(task_ids='plan_sync')['plan']['deletion_count'] }} deletions were held: "
+                    "{{ ti.xcom_pull(task_ids='plan_sync')['plan']['hold_reasons'] | join('; ') }}. "
+                    "Approve to hand over their assets and delete them; reject (or let it time out) to delete nothing."
+                ),
+                defaults="Reject",
+                response_timeout=APPROVAL_TIMEOUT,
+                pool="default_pool",
+                retries=0,
+            )
+            gate >> approve >> deprovisioned
+        gate >> deprovisioned
+        rep = report(planned, groups_done, users_done, deprovisioned)
+        gate >> rep
+
+    return sync()
+
+
+for _dag_id, _config in load_targets().items():
+    globals()[_dag_id] = build_dag(_dag_id, _config.to_dict(), _config.schedule)

@@ -1,0 +1,167 @@
+"""What each task of the sync DAG does: clients from Airflow connections, then the core.
+
+Every function takes and returns plain JSON (dicts, lists, strings,
+numbers), which is what travels between tasks through XCom. Nothing here
+holds a credential: clients are built from connection ids inside the task.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from okta_quicksight_sync import apply, planner, report
+from okta_quicksight_sync.asset_handover import AssetHandover
+from okta_quicksight_sync.config import TargetConfig
+from okta_quicksight_sync.okta_reader import read_okta
+from okta_quicksight_sync.plan import Plan
+from okta_quicksight_sync.quicksight_directory import QuickSightDirectory
+from okta_quicksight_sync.quicksight_reader import read_quicksight
+
+from okta_quicksight_airflow.quicksight_clients import (
+    DEFAULT_CALLS_PER_SECOND,
+    account_id_from,
+    quicksight_client_factory,
+)
+
+
+def quicksight_calls_per_second() -> float | None:
+    """Client-side QuickSight call rate: OKTA_QS_SYNC_QS_CALLS_PER_SECOND, 0 = unlimited."""
+    value = float(os.environ.get("OKTA_QS_SYNC_QS_CALLS_PER_SECOND") or DEFAULT_CALLS_PER_SECOND)
+    return value or None
+
+
+def _region_of(aws_conn_id: str) -> str | None:
+    from airflow.providers.amazon.aws.hooks.quicksight import QuickSightHook
+
+    return QuickSightHook(aws_conn_id=aws_conn_id).conn_region_name
+
+
+def resolve_config(target: dict) -> TargetConfig:
+    """The target with what only AWS knows filled in: the account (STS) and the connection's region."""
+    config = TargetConfig.from_dict(target)
+    region = config.identity_region or _region_of(config.aws_conn_id)
+    if not region:
+        raise ValueError(
+            f"No identity region: set identity_region in the target, or region_name in the extra of "
+            f"Airflow connection {config.aws_conn_id!r}"
+        )
+    account = account_id_from(config.aws_account_id, config.aws_conn_id, region)
+    return config.with_runtime(aws_account_id=account, identity_region=region)
+
+
+class QuickSightSide:
+    """The QuickSight directory and asset hand-over of one target, sharing one client per region."""
+
+    def __init__(self, config: TargetConfig) -> None:
+        self.client_for_region = quicksight_client_factory(
+            config.aws_conn_id, calls_per_second=quicksight_calls_per_second()
+        )
+        self.directory = QuickSightDirectory(
+            self.client_for_region, config.aws_account_id, config.identity_region, config.namespace
+        )
+        self.handover = AssetHandover(
+            self.client_for_region,
+            config.aws_account_id,
+            config.identity_region,
+            config.namespace,
+            config.regions_for_assets,
+        )
+
+    @property
+    def api_calls(self) -> dict[str, int]:
+        calls = dict(self.directory.api_calls)
+        for op, n in getattr(self.handover, "api_calls", {}).items():
+            calls[op] = calls.get(op, 0) + n
+        return calls
+
+
+def plan_sync(target: dict, params: dict) -> dict:
+    """Read both sides in full and plan; any failed read raises, so nothing is planned from a partial read."""
+    from okta_provider.okta_hook import OktaHook
+
+    started = time.time()
+    config = resolve_config(target)
+    okta = OktaHook(okta_conn_id=config.okta_conn_id)
+    okta_snapshot = read_okta(okta, config.okta_app_id, wants_members=config.wants_group_members)
+    qs = QuickSightSide(config)
+    qs_snapshot = read_quicksight(qs.directory, config)
+    plan = planner.plan(config, okta_snapshot, qs_snapshot, params)
+    return {
+        "config": config.to_dict(),
+        "plan": plan.to_dict(),
+        "api_calls": {"okta": okta.api_calls, "quicksight": qs.api_calls},
+        "started_at": started,
+    }
+
+
+def skipped_plan(target: dict, reason: str) -> dict:
+    """A plan that writes nothing, for a backfill run that a later run already made moot."""
+    config = TargetConfig.from_dict(target)
+    return {
+        "config": config.to_dict(),
+        "plan": Plan(okta_app_id=config.okta_app_id, namespace=config.namespace).to_dict(),
+        "api_calls": {},
+        "started_at": time.time(),
+        "superseded": reason,
+    }
+
+
+def _step(planned: dict, params: dict, run) -> dict:
+    plan = Plan.from_dict(planned["plan"])
+    if not plan.has_writes and not plan.failed and not plan.skipped:
+        return {"results": [], "api_calls": {}}
+    qs = QuickSightSide(TargetConfig.from_dict(planned["config"]))
+    results = run(plan, qs, bool(params.get("dry_run")))
+    return {"results": results, "api_calls": {"quicksight": qs.api_calls}}
+
+
+def group_sync(planned: dict, params: dict) -> dict:
+    """Step 1: create missing managed groups."""
+    return _step(planned, params, lambda plan, qs, dry: apply.apply_group_sync(plan, qs.directory, dry))
+
+
+def user_sync(planned: dict, params: dict, groups_done: dict) -> dict:
+    """Steps 2-3: register and update identities, then memberships."""
+    earlier = (groups_done or {}).get("results", [])
+    return _step(
+        planned, params, lambda plan, qs, dry: apply.apply_user_sync(plan, qs.directory, dry, earlier_results=earlier)
+    )
+
+
+def deprovision(planned: dict, params: dict, deletions_allowed: bool) -> dict:
+    """Steps 4-5: hand over and delete departing users, recreate downgrades, delete groups."""
+    return _step(
+        planned,
+        params,
+        lambda plan, qs, dry: apply.apply_deprovision(plan, qs.directory, qs.handover, dry, deletions_allowed),
+    )
+
+
+def held_results(planned: dict) -> dict:
+    """Deprovision did not run (held, rejected or timed out): every deletion is reported held, none applied."""
+    plan = Plan.from_dict(planned["plan"])
+    return {"results": apply.apply_deprovision(plan, None, None, dry_run=True, deletions_allowed=False), "api_calls": {}}
+
+
+def build_report(planned: dict, steps: list[dict | None], *, failed_tasks: list[str], finished_at: float) -> dict:
+    """The run's report; a task that crashed counts as a failed item so the run shows red."""
+    plan = Plan.from_dict(planned["plan"])
+    results: list[dict] = []
+    calls: dict[str, dict[str, int]] = {}
+    for source in [planned, *steps]:
+        if not source:
+            continue
+        results += source.get("results", [])
+        for service, counts in source.get("api_calls", {}).items():
+            merged = calls.setdefault(service, {})
+            for key, n in counts.items():
+                merged[key] = merged.get(key, 0) + n
+    for task_id in failed_tasks:
+        results.append(apply.result("task", task_id, "failed", f"task {task_id} failed; see its log"))
+    out = report.build_report(
+        planned["config"], plan, results, calls, duration_s=finished_at - planned.get("started_at", finished_at)
+    )
+    if planned.get("superseded"):
+        out["superseded"] = planned["superseded"]
+    return out

@@ -1,0 +1,46 @@
+"""Where the DAG file finds its sync targets: one DAG per target.
+
+A targets file is a JSON object ``{"<dag_id>": {<contract keys>}, ...}``.
+The default file is ``include/targets.json``; ``OKTA_QS_SYNC_TARGETS``
+names another (the scenario harness points it at a scenario's target).
+Every target is validated at parse time, so a bad key shows up as a DAG
+import error that names the target, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from okta_quicksight_sync.config import ConfigError, TargetConfig
+
+DEFAULT_TARGETS_FILE = Path(__file__).resolve().parents[1] / "targets.json"
+_DAG_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+
+
+def targets_file() -> Path:
+    return Path(os.environ.get("OKTA_QS_SYNC_TARGETS") or DEFAULT_TARGETS_FILE)
+
+
+def load_targets(path: Path | None = None) -> dict[str, TargetConfig]:
+    """Read and validate every target; raises ConfigError naming the file, target and key."""
+    path = path or targets_file()
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no targets file; create it or point OKTA_QS_SYNC_TARGETS at one") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f'{path}: expected a JSON object {{"<dag_id>": {{...target keys...}}}} with at least one target')
+    targets = {}
+    for dag_id, target in raw.items():
+        if not _DAG_ID.fullmatch(dag_id):
+            raise ConfigError(f"{path}: {dag_id!r} is not a valid DAG id (letters, digits, _ . -)")
+        try:
+            targets[dag_id] = TargetConfig.from_dict(target)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: target {dag_id!r}: {exc}") from None
+    return targets

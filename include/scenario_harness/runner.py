@@ -1,0 +1,142 @@
+"""Run one scenario (../shared/scenarios/FORMAT.md) through the real DAG.
+
+Local Okta and QuickSight servers are seeded from the file; Airflow
+connections (environment variables, as in production) point the hook and
+QuickSightHook at them; the DAG file is imported from dags/ and run with
+``dag.test()``; the result is QuickSight's state afterwards and the run's
+report. Call :func:`scenario_harness.airflow_env.prepare` before this module
+imports Airflow (the CLI does).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from local_servers.okta_server import OktaServer
+from local_servers.quicksight_server import QuickSightServer
+
+from scenario_harness.airflow_env import DAGS_FOLDER
+
+DAG_FILE = DAGS_FOLDER / "okta_quicksight_sync.py"
+DEFAULT_TOKEN = "local-test-token"
+
+
+def target_of(scenario: dict) -> dict:
+    """The scenario's target, with the account, region and namespace from its QuickSight section."""
+    qs = scenario.get("quicksight", {})
+    target = dict(scenario["target"])
+    target.setdefault("aws_account_id", qs.get("account_id", "111122223333"))
+    target.setdefault("identity_region", qs.get("identity_region", "us-east-1"))
+    target.setdefault("namespace", qs.get("namespace", "default"))
+    return target
+
+
+@contextmanager
+def local_servers(scenario: dict):
+    """Both servers, seeded from the scenario, for as long as the block runs."""
+    faults = scenario.get("faults") or []
+    limits = scenario.get("limits") or {}
+    okta = OktaServer(scenario.get("okta", {}), faults, limits, app_id=scenario["target"]["okta_app_id"])
+    quicksight = QuickSightServer(scenario.get("quicksight", {}), faults, limits)
+    okta.start()
+    quicksight.start()
+    try:
+        yield okta, quicksight
+    finally:
+        okta.stop()
+        quicksight.stop()
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def connections_env(okta: OktaServer, quicksight: QuickSightServer, scenario: dict, target: dict) -> dict[str, str]:
+    """AIRFLOW_CONN_* values pointing the target's connection ids at the local servers."""
+    token = scenario.get("okta", {}).get("api_token", DEFAULT_TOKEN)
+    okta_conn = {"conn_type": "okta", "host": okta.url, "password": token}
+    okta_id = target.get("okta_conn_id", "okta_default")
+    aws_id = target.get("aws_conn_id", "aws_default")
+    return {
+        f"AIRFLOW_CONN_{okta_id.upper()}": json.dumps(okta_conn),
+        f"AIRFLOW_CONN_{aws_id.upper()}": quicksight.airflow_connection(target["identity_region"]),
+    }
+
+
+def load_dag(dag_id: str):
+    """Import the real DAG file (as the DAG processor would) and return one of its DAGs."""
+    spec = importlib.util.spec_from_file_location(f"okta_quicksight_sync_dag_{time.monotonic_ns()}", DAG_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, dag_id)
+
+
+def _report_of(dag_run) -> dict:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(XComModel)
+            .filter(XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id, XComModel.task_id == "report")
+            .all()
+        )
+        by_key = {row.key: row.value for row in rows}
+    value = by_key.get("return_value") or by_key.get("report")
+    if isinstance(value, (str, bytes)):
+        value = json.loads(value)
+    return value or {}
+
+
+def run_dag(dag_id: str, params: dict):
+    """One run of the DAG with ``params``; returns (state, report)."""
+    dag = load_dag(dag_id)
+    dag_run = dag.test(run_conf=params)
+    return str(dag_run.state), _report_of(dag_run)
+
+
+def outcome_of(state: str, report: dict) -> str:
+    if state.endswith("failed") or not report:
+        return "failed"
+    return "held" if report.get("outcome") == "held" else report.get("outcome", "success")
+
+
+def run_scenario(scenario: dict, *, dag_id: str = "scenario_sync", runs: int = 1, between_runs=None) -> dict:
+    """Run a scenario; returns ``{"outcome", "quicksight", "report"}`` (and ``"runs"`` when runs > 1)."""
+    target = target_of(scenario)
+    with ExitStack() as stack:
+        okta, quicksight = stack.enter_context(local_servers(scenario))
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="okta-qs-scenario-")))
+        targets = workdir / "targets.json"
+        targets.write_text(json.dumps({dag_id: {**target, "schedule": None}}))
+        env = connections_env(okta, quicksight, scenario, target)
+        env["OKTA_QS_SYNC_TARGETS"] = str(targets)
+        # The client paces itself to the scenario's QuickSight rate; without one, it does not wait.
+        env["OKTA_QS_SYNC_QS_CALLS_PER_SECOND"] = str((scenario.get("limits") or {}).get("quicksight_per_second") or 0)
+        stack.enter_context(_environment(env))
+        history = []
+        for i in range(runs):
+            if i and between_runs:
+                between_runs(okta, quicksight)
+            state, report = run_dag(dag_id, scenario.get("params") or {})
+            history.append({"outcome": outcome_of(state, report), "report": report})
+        result = {"outcome": history[-1]["outcome"], "quicksight": quicksight.dump(), "report": history[-1]["report"]}
+        if runs > 1:
+            result["runs"] = history
+        return result
