@@ -81,7 +81,7 @@ def quicksight_client_factory(
         raise ValueError(f"max_attempts must be at least 4 so three throttles in a row are absorbed, not {max_attempts}")
     limiter = rate_limiter or CallRateLimiter(calls_per_second)
     ours = Config(
-        retries={"mode": retry_mode, "max_attempts": max_attempts},
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},  # attempts, first one included
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
