@@ -8,6 +8,7 @@ and the plain-Python core ``okta_quicksight_sync``. See docs/operating.md.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from datetime import timedelta
@@ -17,6 +18,8 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from okta_quicksight_airflow import sync_tasks
 from okta_quicksight_airflow.targets import load_targets
+
+log = logging.getLogger(__name__)
 
 # One writer at a time: every task that reads or writes the APIs runs in this
 # 1-slot pool (created by `airflow pools import include/pools.json`, which
@@ -120,7 +123,7 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
             )
             from okta_quicksight_sync.report import render_table
 
-            print(render_table(out))
+            log.info("Sync report\n%s", render_table(out))
             if out["outcome"] == "success" and not out["dry_run"]:
                 Variable.set(_last_converged_key(dag_id), str(time.time()))
             if out["outcome"] == "failed":

@@ -7,6 +7,10 @@ import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# Where the servers listen. Loopback only, unless `python -m local_servers --host`
+# says otherwise (the docker-compose `local` profile serves other containers).
+BIND_HOST = "127.0.0.1"
+
 # Keys of a fault that say what to do; every other key must match the call.
 FAULT_ACTION_KEYS = frozenset({"service", "status", "error", "message", "times", "kind", "delay_s", "body"})
 
@@ -88,8 +92,8 @@ class LocalServer:
     The handler reaches the owning object as ``self.server.app``.
     """
 
-    def __init__(self, handler_cls: type[BaseHTTPRequestHandler], app: object, port: int = 0) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler_cls)
+    def __init__(self, handler_cls: type[BaseHTTPRequestHandler], app: object, port: int = 0, host: str | None = None) -> None:
+        self._httpd = ThreadingHTTPServer((host or BIND_HOST, port), handler_cls)
         self._httpd.daemon_threads = True
         self._httpd.app = app  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -97,10 +101,14 @@ class LocalServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
         return f"http://{host}:{port}"
 
     def start(self) -> str:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="local-server", daemon=True
+        )
         self._thread.start()
         return self.url
 

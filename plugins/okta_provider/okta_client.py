@@ -44,11 +44,13 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
 
-def normalize_org_url(org_url: str) -> str:
+def normalize_org_url(org_url: str, allow_insecure_http: bool = False) -> str:
     """`https://example.okta.com` from what a person typed; refuse what cannot be right.
 
-    Plain http is only allowed to a loopback host (the local test server):
-    a token must never cross a network in clear text.
+    Plain http is only allowed to a loopback host (the local test server), or
+    with the explicit opt-in `allow_insecure_http` (the docker-compose `local`
+    profile's stand-in on another container): a token must never cross a
+    real network in clear text.
     """
     raw = (org_url or "").strip()
     if not raw:
@@ -59,7 +61,7 @@ def normalize_org_url(org_url: str) -> str:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not host:
         raise OktaConfigError(f"The Okta org URL {org_url!r} is not an http(s) URL like https://your-org.okta.com.")
-    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS and not allow_insecure_http:
         raise OktaConfigError(
             f"The Okta org URL {org_url!r} uses plain http; Okta is only reachable over https "
             f"(http is accepted for a loopback test server only). Use https://{parts.netloc}."
@@ -97,8 +99,9 @@ class OktaClient:
         rate_limit_margin_s: float = 1.0,
         max_rate_limit_wait_s: float = 120.0,
         page_sizes: dict[str, int] | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
-        self.org_url = normalize_org_url(org_url)
+        self.org_url = normalize_org_url(org_url, allow_insecure_http)
         self.auth = auth
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)

@@ -112,6 +112,7 @@ class OktaHook(BaseHook):
                 timeout=float(opt("timeout", 30.0)),
                 max_retries=int(opt("max_retries", 5)),
                 credentials_source=source,
+                allow_insecure_http=_as_bool(opt("okta_allow_insecure_http", False)),
             )
         except OktaConfigError as exc:
             raise OktaConfigError(f"{source}: {exc}") from None
