@@ -33,6 +33,18 @@ servers: venv
 	@test -n "$(SCENARIO)" || { echo "usage: make servers SCENARIO=path.json"; exit 2; }
 	$(BIN)/python -m local_servers "$(SCENARIO)"
 
+## Benchmarks against the local servers, with the reference design as baseline; writes docs/benchmarks.md.
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The long soak: random Okta changes and faults, invariants checked; writes docs/reliability.md.
+soak: venv
+	$(BIN)/python -m soak $(SOAK_ARGS)
+
+## Airflow locally (scheduler, DAG processor, API server, triggerer) wired to the local servers.
+airflow: venv
+	$(BIN)/python -m scenario_harness.local_airflow
+
 ## Re-pin requirements.txt from the current virtual environment.
 freeze: venv
 	{ sed -n '1,5p' requirements.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -viE '^(okta-quicksight-sync|airflow-provider-okta-sync)'; } > requirements.txt.new
