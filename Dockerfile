@@ -26,4 +26,7 @@ USER airflow
 WORKDIR ${PROJECT_DIR}
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requirements.txt \
     && python -c "import okta_quicksight_sync, local_servers, okta_provider"
+# The object-storage XCom path of docker-compose.yaml: created here so its named volume is
+# owned by the airflow user.
+RUN mkdir -p /opt/airflow/xcom
 WORKDIR /opt/airflow
