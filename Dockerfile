@@ -27,6 +27,6 @@ WORKDIR ${PROJECT_DIR}
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requirements.txt \
     && python -c "import okta_quicksight_sync, local_servers, okta_provider"
 # The object-storage XCom path of docker-compose.yaml: created here so its named volume is
-# owned by the airflow user.
-RUN mkdir -p /opt/airflow/xcom
+# owned by the airflow user and writable by group 0 (compose runs as AIRFLOW_UID:0).
+RUN mkdir -p /opt/airflow/xcom && chmod 0775 /opt/airflow/xcom
 WORKDIR /opt/airflow
