@@ -1,0 +1,173 @@
+"""What QuickSight must hold, computed from the Okta section without the sync's
+planner, and the invariants a run must keep, checked on the servers' dumps.
+
+Covers ``role_source: saml_roles`` targets (the reference solution's model);
+that is what the soak and the fault matrix configure. Written from
+SYNC_CONTRACT.md sections 3-4 directly, so a planner bug shows up as a
+difference instead of being copied into the expectation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_BUT_DEPROVISIONED = ("STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "LOCKED_OUT", "PASSWORD_EXPIRED", "SUSPENDED")
+
+
+@dataclass
+class Desired:
+    users: dict[str, dict] = field(default_factory=dict)  # user name -> {"email", "role"}
+    groups: dict[str, set[str]] = field(default_factory=dict)  # group name -> member user names
+
+
+def desired_of(target: dict, okta: dict) -> Desired:
+    """The contract's desired state for a saml_roles target and a scenario ``okta`` section."""
+    if target.get("role_source", "saml_roles") != "saml_roles":
+        raise ValueError("the oracle covers role_source saml_roles only")
+    saml_roles = target["saml_roles"]
+    eligible = set(target.get("eligible_statuses") or ALL_BUT_DEPROVISIONED)
+    prefix = target.get("group_prefix", "Okta-")
+    people = {u["id"]: u for u in okta.get("users", [])}
+    out = Desired()
+    names_of: dict[str, list[str]] = {}
+    for app_user in okta.get("app_users", []):
+        person = people[app_user["id"]]
+        if person.get("status", "ACTIVE") not in eligible:
+            continue
+        session = app_user.get("user_name") or person["login"]
+        names = []
+        for iam_role in dict.fromkeys(app_user.get("saml_roles", [])):
+            if iam_role in saml_roles:
+                name = f"{iam_role}/{session}"
+                out.users[name] = {"email": person.get("email"), "role": saml_roles[iam_role]}
+                names.append(name)
+        names_of[app_user["id"]] = names
+    groups = {g["id"]: g for g in okta.get("groups", [])}
+    for gid in okta.get("app_groups", []):
+        group = groups[gid]
+        if group.get("type") == "BUILT_IN" and not target.get("sync_builtin_groups"):
+            continue
+        members = set()
+        for uid in group.get("members", []):
+            members.update(names_of.get(uid, ()))
+        out.groups[prefix + group["name"]] = members
+    return out
+
+
+def protected_of(target: dict) -> set[str]:
+    names = set(target.get("protected_users", []))
+    if target.get("asset_recipient"):
+        names.add(target["asset_recipient"])
+    return names
+
+
+def is_managed_user(target: dict, user: dict) -> bool:
+    roles = tuple(f"{r}/" for r in target["saml_roles"])
+    return (
+        user.get("identity_type", "IAM") == "IAM"
+        and user["user_name"].startswith(roles)
+        and user["user_name"] not in protected_of(target)
+    )
+
+
+def is_managed_group(target: dict, group: dict) -> bool:
+    description = group.get("description") or ""
+    return "okta-sync:" in description or description in target.get("adopt_descriptions", ["Okta"])
+
+
+def _users(state: dict) -> dict[str, dict]:
+    return {u["user_name"]: u for u in state.get("users", [])}
+
+
+def _groups(state: dict) -> dict[str, dict]:
+    return {g["name"]: g for g in state.get("groups", [])}
+
+
+def invariant_violations(target: dict, okta: dict, before: dict, after: dict) -> list[str]:
+    """What a run (faulty or not) must never do, judged from QuickSight before and after it.
+
+    - no desired identity that existed is deleted;
+    - every asset a deleted user owned is owned by the recipient, and no asset loses its last owner;
+    - unmanaged users are unchanged, and unmanaged groups too (but for members QuickSight
+      itself drops when a user is deleted).
+    """
+    out: list[str] = []
+    want = desired_of(target, okta)
+    b_users, a_users = _users(before), _users(after)
+    deleted = set(b_users) - set(a_users)
+    for name in sorted(deleted & set(want.users)):
+        out.append(f"desired identity {name} was deleted")
+
+    recipient = target.get("asset_recipient")
+    a_assets = {(a["type"], a["id"], a.get("region")): set(a.get("owners", [])) for a in after.get("assets", [])}
+    for asset in before.get("assets", []):
+        key = (asset["type"], asset["id"], asset.get("region"))
+        owners_before = set(asset.get("owners", []))
+        owners_after = a_assets.get(key)
+        if owners_after is None:
+            out.append(f"asset {key} disappeared")
+            continue
+        if owners_before & deleted and recipient not in owners_after:
+            out.append(f"asset {key} of deleted {sorted(owners_before & deleted)} is not owned by {recipient} (owners {sorted(owners_after)})")
+        if owners_before and not owners_after:
+            out.append(f"asset {key} lost every owner (had {sorted(owners_before)})")
+
+    for name, user in b_users.items():
+        if is_managed_user(target, user):
+            continue
+        now = a_users.get(name)
+        if now is None:
+            out.append(f"unmanaged user {name} was deleted")
+        elif (now.get("email"), now.get("role"), now.get("identity_type")) != (
+            user.get("email"), user.get("role"), user.get("identity_type")
+        ):
+            out.append(f"unmanaged user {name} changed: {user} -> {now}")
+    for name, user in a_users.items():
+        if name not in b_users and not is_managed_user(target, user):
+            out.append(f"unmanaged user {name} appeared")
+
+    b_groups, a_groups = _groups(before), _groups(after)
+    for name, group in b_groups.items():
+        if is_managed_group(target, group):
+            continue
+        now = a_groups.get(name)
+        if now is None:
+            out.append(f"unmanaged group {name} was deleted")
+            continue
+        if now.get("description") != group.get("description"):
+            out.append(f"unmanaged group {name}: description changed to {now.get('description')!r}")
+        expected = set(group.get("members", [])) - deleted
+        if set(now.get("members", [])) != expected:
+            out.append(f"unmanaged group {name}: members {sorted(now.get('members', []))}, expected {sorted(expected)}")
+    for name, group in a_groups.items():
+        if name not in b_groups and not is_managed_group(target, group):
+            out.append(f"unmanaged group {name} appeared")
+    return out
+
+
+def convergence_differences(target: dict, okta: dict, state: dict) -> list[str]:
+    """After a clean run: managed QuickSight equals the desired state (users with email and role, groups with managed members)."""
+    out: list[str] = []
+    want = desired_of(target, okta)
+    for name in protected_of(target):  # protected users are never the sync's to create or change
+        want.users.pop(name, None)
+    users = _users(state)
+    managed = {n: u for n, u in users.items() if is_managed_user(target, u)}
+    for name in sorted(set(want.users) - set(managed)):
+        out.append(f"desired user {name} missing")
+    for name in sorted(set(managed) - set(want.users)):
+        out.append(f"user {name} should have been deprovisioned")
+    for name in sorted(set(want.users) & set(managed)):
+        have, wanted = managed[name], want.users[name]
+        if (have.get("email"), have.get("role")) != (wanted["email"], wanted["role"]):
+            out.append(f"user {name}: has {have.get('email')}/{have.get('role')}, wants {wanted['email']}/{wanted['role']}")
+    groups = {n: g for n, g in _groups(state).items() if is_managed_group(target, g)}
+    for name in sorted(set(want.groups) - set(groups)):
+        out.append(f"desired group {name} missing")
+    for name in sorted(set(groups) - set(want.groups)):
+        out.append(f"group {name} should have been deleted")
+    for name in sorted(set(want.groups) & set(groups)):
+        members = {m for m in groups[name].get("members", []) if m in managed}
+        if members != want.groups[name]:
+            out.append(f"group {name}: managed members {sorted(members)}, wants {sorted(want.groups[name])}")
+    return out

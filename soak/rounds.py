@@ -1,0 +1,136 @@
+"""The soak: seeded rounds of (change Okta, inject faults, run, check; clean run, check).
+
+Runs go through the DAG's task functions in-process (``LocalSync.run_tasks``),
+not ``dag.test()``: the same code in the same order at a tenth of the cost,
+which is what makes hundreds of rounds fit in minutes. The fault matrix
+(tests/reliability) covers the DAG itself.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from soak.driver import LocalSync
+from soak.oracle import convergence_differences, invariant_violations
+from soak.world import World, create_assets, initial_scenario
+
+OKTA_ENDPOINTS = ["GET /api/v1/apps/{appId}/users", "GET /api/v1/apps/{appId}/groups", "GET /api/v1/groups/{groupId}/users"]
+OKTA_FAULTS = [
+    {"status": 429}, {"status": 500}, {"status": 502}, {"status": 503},
+    {"kind": "reset"}, {"kind": "timeout", "delay_s": 1.3}, {"kind": "invalid_json"},
+]
+QS_READS = ["ListUsers", "ListGroups", "ListGroupMemberships", "DescribeUser"]
+QS_WRITES = ["RegisterUser", "UpdateUser", "CreateGroup", "DeleteGroup", "CreateGroupMembership",
+             "DeleteGroupMembership", "DeleteUser"]
+QS_HANDOVER = ["SearchDashboards", "SearchAnalyses", "SearchDataSets", "SearchDataSources", "ListThemes",
+               "ListTemplates", "SearchFolders", "ListTopics", "UpdateDashboardPermissions",
+               "UpdateDataSetPermissions", "UpdateThemePermissions", "DescribeTemplatePermissions",
+               "UpdateFolderPermissions", "UpdateTopicPermissions"]
+QS_TRANSIENT = [{"error": "ThrottlingException"}, {"error": "InternalFailureException"},
+                {"error": "ServiceUnavailableException", "status": 503}]
+
+
+def draw_faults(rng: random.Random) -> list[dict]:
+    """0-2 Okta faults and 0-2 QuickSight faults; most transient (1-3 in a row), some permanent."""
+    faults = []
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        fault = {"service": "okta", "endpoint": rng.choice(OKTA_ENDPOINTS), **rng.choice(OKTA_FAULTS)}
+        fault["times"] = -1 if rng.random() < 0.08 else rng.choice([1, 1, 2, 3])
+        if fault.get("status") == 429 and fault["times"] == -1:
+            fault["times"] = 4  # a storm one longer than the client absorbs: the run fails, a minute later it would not
+        faults.append(fault)
+    if rng.random() < 0.04:
+        faults.append({"service": "okta", "endpoint": rng.choice(OKTA_ENDPOINTS), "status": 401, "times": 1})
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        op = rng.choice(QS_READS + QS_WRITES + QS_WRITES + QS_HANDOVER)
+        if rng.random() < 0.1:  # not retryable: a missing IAM permission on this one operation
+            faults.append({"service": "quicksight", "operation": op, "error": "AccessDeniedException", "times": -1})
+        else:
+            faults.append({"service": "quicksight", "operation": op, **rng.choice(QS_TRANSIENT),
+                           "times": rng.choice([1, 1, 2, 3])})
+    return faults
+
+
+@dataclass
+class SoakStats:
+    seed: int
+    rounds: int = 0
+    okta_changes: Counter = field(default_factory=Counter)
+    faults_injected: Counter = field(default_factory=Counter)
+    faults_planned: int = 0
+    retries: Counter = field(default_factory=Counter)
+    runs: int = 0
+    runs_failed: int = 0
+    runs_held: int = 0
+    clean_runs_failed: int = 0
+    violations: list[str] = field(default_factory=list)
+    assets_created: int = 0
+    users_deprovisioned: int = 0
+    duration_s: float = 0.0
+    failure_causes: Counter = field(default_factory=Counter)
+
+
+def _cause_kind(result) -> str:
+    text = result.text()
+    for needle, kind in (("kept failing", "Okta read gave up after retries"), ("rejected the credentials", "Okta 401"),
+                         ("was denied", "QuickSight AccessDenied"), ("after", "QuickSight retries exhausted")):
+        if needle in text:
+            return kind
+    return text.splitlines()[0][:80] if text else "unknown"
+
+
+def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
+    """Run the soak; returns its figures (violations listed, not raised)."""
+    rng = random.Random(seed)
+    scenario = initial_scenario(seed=seed)
+    target = scenario["target"]
+    world = World(scenario["okta"], rng)
+    stats = SoakStats(seed=seed)
+    started = time.monotonic()
+    with LocalSync(scenario) as sync:
+        first = sync.run_tasks({})
+        stats.violations += [f"initial run: {d}" for d in convergence_differences(target, world.okta, sync.dump())]
+        if first.outcome != "success":
+            stats.violations.append(f"initial run ended {first.outcome}: {first.text()}")
+        for n in range(1, rounds + 1):
+            changes = world.random_changes(rng.choice([1, 2, 3]))
+            stats.okta_changes.update(name for name, _ in changes)
+            sync.load_okta(world.okta)
+            stats.assets_created += len(create_assets(sync.quicksight, rng, rng.choice([0, 1, 2]), n))
+
+            before = sync.dump()
+            faults = draw_faults(rng)
+            stats.faults_planned += len(faults)
+            okta_faults, qs_faults = sync.set_faults(faults)
+            result = sync.run_tasks({})
+            after = sync.dump()
+            stats.runs += 1
+            stats.faults_injected.update({f"okta {k}": v for k, v in okta_faults.injected.items()})
+            stats.faults_injected.update({f"quicksight {k}": v for k, v in qs_faults.injected.items()})
+            stats.retries.update(result.retries)
+            if result.outcome == "failed":
+                stats.runs_failed += 1
+                stats.failure_causes[_cause_kind(result)] += 1
+            elif result.outcome == "held":
+                stats.runs_held += 1
+            stats.violations += [f"round {n} (faulty run): {v}" for v in invariant_violations(target, world.okta, before, after)]
+
+            sync.set_faults(None)
+            clean = sync.run_tasks({})
+            final = sync.dump()
+            stats.runs += 1
+            stats.retries.update(clean.retries)
+            stats.users_deprovisioned += len({u["user_name"] for u in before["users"]} - {u["user_name"] for u in final["users"]})
+            stats.violations += [f"round {n} (clean run): {v}" for v in invariant_violations(target, world.okta, after, final)]
+            stats.violations += [f"round {n} (clean run): {d}" for d in convergence_differences(target, world.okta, final)]
+            if clean.outcome != "success":
+                stats.clean_runs_failed += 1
+                stats.violations.append(f"round {n}: clean run ended {clean.outcome}: {clean.text()[:300]}")
+            stats.rounds = n
+            if progress:
+                progress(n, stats, result)
+    stats.duration_s = time.monotonic() - started
+    return stats
