@@ -102,6 +102,7 @@ class OktaClient:
         allow_insecure_http: bool = False,
     ) -> None:
         self.org_url = normalize_org_url(org_url, allow_insecure_http)
+        self.allow_insecure_http = allow_insecure_http
         self.auth = auth
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
@@ -183,7 +184,7 @@ class OktaClient:
             return None
         if nxt.startswith("/"):
             nxt = self.org_url + nxt
-        if normalize_org_url_or_none(nxt) != self.org_url:
+        if normalize_org_url_or_none(nxt, self.allow_insecure_http) != self.org_url:
             # Never send the credentials to another host because a header said so.
             raise OktaResponseError(f"Okta's next link for {endpoint} points outside {self.org_url}; refusing to follow it.", endpoint=endpoint)
         return nxt
@@ -323,8 +324,8 @@ class OktaClient:
         )
 
 
-def normalize_org_url_or_none(url: str) -> str | None:
+def normalize_org_url_or_none(url: str, allow_insecure_http: bool = False) -> str | None:
     try:
-        return normalize_org_url(url)
+        return normalize_org_url(url, allow_insecure_http)
     except OktaConfigError:
         return None

@@ -12,7 +12,7 @@ import pytest
 
 from local_servers.okta_org import numbered_org
 from okta_provider.okta_client import APP_GROUPS, APP_USERS, GROUP_MEMBERS
-from okta_provider.okta_errors import OktaAuthError, OktaConfigError
+from okta_provider.okta_errors import OktaAuthError, OktaConfigError, OktaError
 from okta_provider.okta_hook import OktaHook
 
 APP_ID = "0oaqs1"
@@ -128,3 +128,14 @@ def test_plugins_folder_does_not_reimport_the_provider(tmp_path):
         (bare / "okta_provider" / f.name).write_text(f.read_text())
     without = json.loads(_run_airflow_python(code.format(folder=bare), tmp_path).strip().splitlines()[-1])
     assert "okta_hook" in without["stems"]
+
+
+def test_plain_http_needs_the_explicit_opt_in_and_then_follows_its_own_next_links(airflow_okta_conn):
+    """The compose `local` profile reaches its stand-in at http://okta-local:8011 with okta_allow_insecure_http."""
+    airflow_okta_conn("http://okta-local:8011", extra={"okta_allow_insecure_http": True})
+    client = OktaHook().get_conn()
+    assert client.org_url == "http://okta-local:8011"
+    nxt = "http://okta-local:8011/api/v1/apps/0oa1/users?after=x"
+    assert client._next_link_of({"next": {"url": nxt}}, "GET /api/v1/apps/{appId}/users") == nxt
+    with pytest.raises(OktaError, match="outside"):
+        client._next_link_of({"next": {"url": "http://elsewhere:8011/x"}}, "GET /api/v1/apps/{appId}/users")
