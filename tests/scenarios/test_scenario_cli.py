@@ -1,0 +1,96 @@
+"""`make scenario`'s command, `python -m scenario_harness run SCENARIO RESULT`, as a user runs it.
+
+Run in a subprocess, as make does: it writes the result in the shape of
+../shared/scenarios/FORMAT.md and exits 0 whenever the harness worked,
+whatever the run's outcome; a scenario it cannot read is a non-zero exit
+with a message naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenario_harness.compare import state_differences
+
+HERE = Path(__file__).parent
+REPO = HERE.parents[1]
+SHARED_EXAMPLES = REPO.parent / "shared" / "scenarios" / "examples"
+FILES = HERE / "files"
+
+
+def run_cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    # The test session's Airflow home is already migrated (tests/conftest.py); the CLI reuses it.
+    env = {**os.environ, "OKTA_QS_SYNC_HARNESS_HOME": os.environ["AIRFLOW_HOME"]}
+    return subprocess.run(
+        [sys.executable, "-m", "scenario_harness", "run", *map(str, args)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def check_result_shape(result: dict) -> None:
+    """FORMAT.md's Result: outcome, QuickSight's whole state in the scenario's shape, the run's report."""
+    assert set(result) >= {"outcome", "quicksight", "report"}
+    assert result["outcome"] in ("success", "failed", "held")
+    state = result["quicksight"]
+    for user in state["users"]:
+        assert set(user) >= {"user_name", "email", "role", "identity_type"}
+    for group in state["groups"]:
+        assert set(group) >= {"name", "members"}
+    for asset in state["assets"]:
+        assert set(asset) >= {"type", "id", "region", "owners"}
+    report = result["report"]
+    assert set(report["api_calls"]) == {"okta", "quicksight"}
+    assert report["api_calls"]["okta"]["GET /api/v1/apps/{appId}/users"] >= 1
+    assert report["api_calls"]["quicksight"]["ListUsers"] >= 1
+    assert isinstance(report["duration_s"], (int, float)) and report["duration_s"] >= 0
+
+
+@pytest.mark.parametrize(
+    "scenario_path",
+    [SHARED_EXAMPLES / "leaver-assets.json", FILES / "group-conflict.json", FILES / "threshold-max-deletions-held.json"],
+    ids=["success", "failed", "held"],
+)
+def test_cli_writes_the_result_and_exits_0_whatever_the_outcome(tmp_path: Path, scenario_path: Path):
+    scenario = json.loads(scenario_path.read_text())
+    result_path = tmp_path / "out" / "result.json"  # a folder that does not exist yet
+    proc = run_cli(scenario_path, result_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(result_path.read_text())
+    check_result_shape(result)
+    assert result["outcome"] == scenario["expect"]["outcome"]
+    assert state_differences(scenario["expect"]["quicksight"], result["quicksight"]) == []
+    summary = f"{scenario['name']}: {result['outcome']} (expected {scenario['expect']['outcome']}); result in {result_path}"
+    assert summary in proc.stdout
+
+
+def test_cli_reports_a_missing_scenario_file(tmp_path: Path):
+    missing = tmp_path / "no-such-scenario.json"
+    result_path = tmp_path / "result.json"
+    proc = run_cli(missing, result_path)
+    assert proc.returncode != 0
+    assert "cannot read scenario" in proc.stderr and str(missing) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not result_path.exists()
+
+
+def test_cli_reports_a_scenario_that_is_not_json(tmp_path: Path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": "half a scenario", ')
+    result_path = tmp_path / "result.json"
+    proc = run_cli(broken, result_path)
+    assert proc.returncode != 0
+    assert "cannot read scenario" in proc.stderr and str(broken) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not result_path.exists()
+
+
+def test_cli_usage_error_without_a_result_path():
+    proc = run_cli(SHARED_EXAMPLES / "first-sync.json")
+    assert proc.returncode == 2
+    assert "result" in proc.stderr
