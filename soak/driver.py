@@ -168,6 +168,16 @@ class LocalSync:
     def dump(self) -> dict:
         return self.quicksight.dump()
 
+    def okta_section(self) -> dict:
+        """The local Okta org as it is now (races may have changed it), in the scenario's ``okta`` shape."""
+        org = self.okta.org
+        return {
+            "users": [dict(u) for u in org.users.values()],
+            "groups": [dict(g) for g in org.groups.values()],
+            "app_users": [dict(a) for a in org.app_users],
+            "app_groups": list(org.app_groups),
+        }
+
     # ---- runs ---------------------------------------------------------------------
 
     def run_dag(self, params: dict | None = None) -> RunResult:
