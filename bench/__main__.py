@@ -1,0 +1,124 @@
+"""``python -m bench`` (``make bench``): the sync's calls, time and memory against the API floor and the baseline.
+
+    python -m bench                      # 1k, 10k and 100k; writes docs/benchmarks.md
+    python -m bench --smoke              # the smallest size, quickly (the smoke test runs this)
+    python -m bench --sizes 1k,10k --out /tmp/b.md --json /tmp/b.json
+
+Prints a line per run as it goes and a one-line summary last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import doc, measure, orgs, workloads
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="1k,10k,100k", help="comma-separated sizes from 1k, 10k, 100k")
+    p.add_argument("--smoke", action="store_true", help="only the smallest size (steady state, churn, baseline, a rate-limited run), fast")
+    p.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"), help="the Markdown report ('-' for none)")
+    p.add_argument("--json", default=None, help="also write the raw results here")
+    p.add_argument("--seed", type=int, default=6)
+    p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--first-sync-sizes", default="1k,10k", help="sizes that also run a first sync into empty QuickSight")
+    p.add_argument("--steady-100k", action="store_true",
+                   help="also run the 100k steady state (about 5 more minutes: the local QuickSight serves each "
+                        "ListUsers page in time proportional to all users)")
+    p.add_argument("--rate-limited-size", default="10k", help="size of the rate-limited run ('none' to skip)")
+    p.add_argument("--time-scale", type=float, default=10.0,
+                   help="rate-limited run: Okta windows last 60/scale s (same limits), QuickSight rate × scale")
+    p.add_argument("--qs-rate", type=float, default=10.0, help="QuickSight calls per second allowed (real time)")
+    p.add_argument("--okta-share", type=float, default=0.5, help="share of Okta's org limit one token gets")
+    args = p.parse_args(argv)
+    if args.smoke:
+        # No first sync: it alone takes longer than the rest; make bench runs it.
+        args.sizes, args.rate_limited_size, args.time_scale, args.first_sync_sizes = "1k", "1k", 60.0, ""
+    args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    for s in args.sizes:
+        if s not in orgs.SIZES:
+            p.error(f"unknown size {s!r}; choose from {', '.join(orgs.SIZES)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    started = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[bench {time.perf_counter() - started:6.1f} s] {message}", flush=True)
+
+    results: dict = {"args": " ".join(argv), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                     "machine": doc.machine(), "workloads": []}
+    first_sizes = {s.strip() for s in args.first_sync_sizes.split(",")}
+    with tempfile.TemporaryDirectory(prefix="okta-qs-bench-") as tmp:
+        home, workdir = Path(tmp) / "airflow", Path(tmp) / "runs"
+        home.mkdir()
+        workdir.mkdir()
+        runner = workloads.Runner(home, workdir)
+        steady_inputs = {}
+        for size in args.sizes:
+            org = orgs.generate(size, args.seed)
+            big = size == "100k"
+            ws, steady_inputs[size] = workloads.run_size(
+                org, runner, first=size in first_sizes and not big, baseline=not args.no_baseline and not big,
+                steady=not big or args.steady_100k, log=log)
+            results["workloads"] += ws
+        if "100k" not in args.sizes:
+            results["skipped_100k"] = "100k was not asked for in this run (`--sizes`)."
+        rl_size = args.rate_limited_size
+        if rl_size != "none" and rl_size in steady_inputs:
+            rl = workloads.run_rate_limited(steady_inputs[rl_size], runner, time_scale=args.time_scale,
+                                            qs_per_second=args.qs_rate, okta_share=args.okta_share, log=log)
+            steady = next((w for w in results["workloads"] if w["name"] == "steady state" and w["size"] == rl_size), None)
+            if steady and steady.get("baseline"):
+                users_calls = steady["baseline"]["okta_calls"].get(measure.OKTA_USER_GROUPS, 0)
+                limit = rl["okta_per_window"].get("/api/v1/users")
+                if limit:
+                    rl["baseline_okta_users_calls"] = users_calls
+                    rl["baseline_floor_s"] = users_calls / limit * rl["window_s"]
+            results["rate_limited"] = rl
+    results["user_groups_endpoint_missing"] = any(
+        (w.get("baseline") or {}).get("user_groups_endpoint_missing") for w in results["workloads"])
+    rss_base = min(w["ours"]["rss_after_imports_mb"] for w in results["workloads"])
+    results["settings"] = {"rss_base": rss_base}
+    results["targets"] = doc.judge(results)
+    results["duration_s"] = time.perf_counter() - started
+    met = sum(1 for t in results["targets"] if t["met"])
+    judged = sum(1 for t in results["targets"] if t["met"] is not None)
+    results["summary"] = summary_line(results, met, judged)
+    if args.out != "-":
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(doc.render(results))
+        log(f"wrote {args.out}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, default=str, indent=1))
+    print(results["summary"], flush=True)
+    return results
+
+
+def summary_line(results: dict, met: int, judged: int) -> str:
+    parts = [f"bench: {met}/{judged} targets met in {results['duration_s'] / 60:.1f} min"]
+    for w in results["workloads"]:
+        if w["name"] == "steady state":
+            f = doc.figures(w)
+            parts.append(f"{w['size']} steady {f['okta'] + f['qs_reads']:,} calls (min "
+                         f"{f['okta_min'] + f['qs_reads_min']:,}), {f['qs_writes']} writes")
+    rl = results.get("rate_limited")
+    if rl:
+        parts.append(f"rate-limited {rl['ratio']:.2f}× floor")
+    return "; ".join(parts)
+
+
+if __name__ == "__main__":
+    main()

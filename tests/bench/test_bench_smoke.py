@@ -1,0 +1,81 @@
+"""The benchmark at its smallest size, so that `make bench` keeps working.
+
+Asserts what must hold whatever the machine: structure, and call counts
+read from the local servers' counters. Never timings.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import __main__ as bench_main
+from bench import doc, measure
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    results = bench_main.main(["--smoke", "--out", str(out / "benchmarks.md"), "--json", str(out / "results.json")])
+    return results, out
+
+
+def _workload(results, name):
+    found = [w for w in results["workloads"] if w["name"] == name and w["size"] == "1k"]
+    assert len(found) == 1, [(w["name"], w["size"]) for w in results["workloads"]]
+    return found[0]
+
+
+def test_steady_state_writes_nothing_and_reads_at_the_page_minimum(smoke):
+    results, _ = smoke
+    steady = _workload(results, "steady state")
+    calls = measure.split_quicksight(steady["ours"]["quicksight_calls"])
+    assert calls["writes"] == {}
+    assert steady["ours"]["okta_calls"] == steady["minimum"]["okta"]
+    assert {op: calls["reads"].get(op, 0) for op in steady["minimum"]["quicksight_reads"]} == \
+        steady["minimum"]["quicksight_reads"]
+    assert steady["ours"]["outcome"] == "success"
+
+
+def test_baseline_makes_more_okta_calls_than_the_sync(smoke):
+    results, _ = smoke
+    for name in ("steady state", "churn"):
+        w = _workload(results, name)
+        f = doc.figures(w)
+        assert f["base_okta"] > f["okta"]
+        # one request per app user for its groups, as the reference design does
+        assert w["baseline"]["okta_calls"][measure.OKTA_USER_GROUPS] == w["app_users"]
+
+
+def test_churn_registers_and_deletes_exactly_the_changes(smoke):
+    results, _ = smoke
+    churn = _workload(results, "churn")
+    calls, expected = churn["ours"]["quicksight_calls"], churn["expected_writes"]
+    assert churn["ours"]["outcome"] == "success"
+    for op in ("RegisterUser", "DeleteUser", "CreateGroupMembership"):
+        assert calls.get(op, 0) == expected[op], op
+    assert calls.get("DeleteGroupMembership", 0) >= expected["DeleteGroupMembership"]
+    assert churn["ours"]["okta_calls"] == churn["minimum"]["okta"]
+    # the baseline converges to the same QuickSight identities from the same start
+    assert churn["baseline"]["writes"].get("RegisterUser", 0) == expected["RegisterUser"]
+
+
+def test_rate_limited_run_reports_its_floor(smoke):
+    results, _ = smoke
+    rl = results["rate_limited"]
+    assert rl["floor_s"] == max(rl["buckets_s"].values()) > 0
+    assert set(rl["buckets_s"]) >= {"okta /api/v1/apps", "okta /api/v1/groups", "quicksight"}
+    assert rl["ours"]["outcome"] == "success"
+
+
+def test_report_and_json_are_written(smoke):
+    results, out = smoke
+    text = (out / "benchmarks.md").read_text()
+    for heading in ("## Machine and versions", "## Targets", "## Steady state", "## Churn", "## Under rate limits",
+                    "## Summary"):
+        assert heading in text
+    assert results["summary"] in text
+    assert json.loads((out / "results.json").read_text())["summary"] == results["summary"]
+    assert len(results["targets"]) == 5
+    assert all(t["met"] in (True, False, None) for t in results["targets"])
