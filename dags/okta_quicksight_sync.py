@@ -14,22 +14,25 @@ import time
 from datetime import timedelta
 
 from airflow.sdk import Param, Variable, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from okta_quicksight_airflow import sync_tasks
 from okta_quicksight_airflow.targets import load_targets
 
 log = logging.getLogger(__name__)
 
-# One writer at a time: every task that reads or writes the APIs runs in this
+# One writer at a time: every task that reads, decides or writes runs in this
 # 1-slot pool (created by `airflow pools import include/pools.json`, which
-# `make airflow` and docker-compose's airflow-init run). Backfills ignore
-# max_active_runs; they do not ignore pools.
+# `make airflow` and docker-compose's airflow-init run). Backfills and cleared
+# runs ignore max_active_runs; they do not ignore pools. With weight_rule
+# "upstream", a run's later steps outrank other runs' plan_sync, so the pool
+# serves one run's plan_sync..deprovision back to back.
 POOL = "okta_quicksight_sync"
 # "ui": held deletions wait for an administrator in the Airflow UI.
 # "hold": they are reported held and nothing is deleted (tests, the scenario harness).
 APPROVAL = os.environ.get("OKTA_QS_SYNC_APPROVAL", "ui")
 TASK_RETRIES = int(os.environ.get("OKTA_QS_SYNC_TASK_RETRIES", "2"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("OKTA_QS_SYNC_RETRY_DELAY_S", "120")))
 APPROVAL_TIMEOUT = timedelta(hours=float(os.environ.get("OKTA_QS_SYNC_APPROVAL_HOURS", "24")))
 
 PARAMS = {
@@ -52,7 +55,17 @@ PARAMS = {
 
 
 def _last_converged_key(dag_id: str) -> str:
+    """Variable holding when the last converged run of this DAG read both sides (epoch seconds)."""
     return f"{dag_id}.last_converged_at"
+
+
+def _mark_converged(dag_id: str, read_at: float | None) -> None:
+    if read_at is None:
+        return
+    key = _last_converged_key(dag_id)
+    previous = Variable.get(key, default=None)
+    if previous is None or float(previous) < read_at:
+        Variable.set(key, str(read_at))
 
 
 def build_dag(dag_id: str, target: dict, schedule: str | None):
@@ -68,7 +81,7 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
         doc_md=__doc__,
         default_args={
             "retries": TASK_RETRIES,
-            "retry_delay": timedelta(minutes=2),
+            "retry_delay": RETRY_DELAY,
             "retry_exponential_backoff": True,
             "max_retry_delay": timedelta(minutes=20),
             "pool": POOL,
@@ -83,10 +96,14 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
             ctx = get_current_context()
             dag_run = ctx["dag_run"]
             if str(dag_run.run_type).endswith("backfill"):
-                last = Variable.get(_last_converged_key(dag_id), default=None)
-                queued = dag_run.queued_at or dag_run.start_date
-                if last and queued and float(last) > queued.timestamp():
-                    return sync_tasks.skipped_plan(target, f"a run converged at {last} after this backfill run was queued")
+                interval_end = dag_run.data_interval_end or dag_run.run_after
+                reason = sync_tasks.superseded_reason(
+                    Variable.get(_last_converged_key(dag_id), default=None), interval_end.timestamp()
+                )
+                if reason:
+                    # Skipping here skips every write task without starting it; report still runs.
+                    ctx["ti"].xcom_push(key="superseded", value=sync_tasks.skipped_plan(target, reason))
+                    raise AirflowSkipException(reason)
             return sync_tasks.plan_sync(target, ctx["params"])
 
         @task(execution_timeout=timedelta(hours=1), multiple_outputs=False)
@@ -97,7 +114,7 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
         def user_sync(planned: dict, groups_done: dict):
             return sync_tasks.user_sync(planned, get_current_context()["params"], groups_done)
 
-        @task.branch(pool="default_pool")
+        @task.branch(retries=0)
         def deletion_gate(planned: dict):
             params = get_current_context()["params"]
             held = planned["plan"]["deletions_held"]
@@ -106,14 +123,23 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
             return "approve_deletions" if APPROVAL == "ui" else "report"
 
         @task(execution_timeout=timedelta(hours=3), multiple_outputs=False, trigger_rule="none_failed_min_one_success")
-        def deprovision(planned: dict):
-            return sync_tasks.deprovision(planned, get_current_context()["params"], deletions_allowed=True)
+        def deprovision(planned: dict, groups_done: dict | None, users_done: dict | None):
+            params = get_current_context()["params"]
+            if planned["plan"]["deletions_held"] and not params.get("allow_deletions") and not params.get("dry_run"):
+                # Approved after a wait: delete only what a fresh read still plans to delete.
+                planned = sync_tasks.revalidated(planned, params)
+            done = sync_tasks.deprovision(planned, params, deletions_allowed=True)
+            _mark_converged(dag_id, sync_tasks.converged_at(planned, [groups_done, users_done, done]))
+            return done
 
         @task(trigger_rule="all_done", pool="default_pool", retries=0, multiple_outputs=False)
         def report(planned: dict | None, groups_done: dict | None, users_done: dict | None, deprovisioned: dict | None):
             ctx = get_current_context()
             states = ctx["ti"].get_task_states(dag_id=dag_id, run_ids=[ctx["run_id"]]).get(ctx["run_id"], {})
-            failed = sorted(t for t, state in states.items() if t != "report" and str(state).endswith("failed"))
+            # Only tasks that failed themselves; upstream_failed ones never started.
+            failed = sorted(t for t, state in states.items() if t != "report" and str(state).split(".")[-1].lower() == "failed")
+            if not planned:
+                planned = ctx["ti"].xcom_pull(task_ids="plan_sync", key="superseded")
             if not planned:
                 raise AirflowFailException(f"plan_sync did not produce a plan (failed tasks: {failed}); nothing was written")
             if deprovisioned is None:
@@ -124,8 +150,6 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
             from okta_quicksight_sync.report import render_table
 
             log.info("Sync report\n%s", render_table(out))
-            if out["outcome"] == "success" and not out["dry_run"]:
-                Variable.set(_last_converged_key(dag_id), str(time.time()))
             if out["outcome"] == "failed":
                 ctx["ti"].xcom_push(key="report", value=out)
                 raise AirflowFailException(f"{len(out['errors'])} item(s) failed; see the report above")
@@ -136,7 +160,7 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
         users_done = user_sync(planned, groups_done)
         gate = deletion_gate(planned)
         users_done >> gate
-        deprovisioned = deprovision(planned)
+        deprovisioned = deprovision(planned, groups_done, users_done)
         if APPROVAL == "ui":
             from airflow.providers.standard.operators.hitl import ApprovalOperator
 

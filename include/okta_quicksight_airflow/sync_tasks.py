@@ -14,7 +14,7 @@ from okta_quicksight_sync import apply, planner, report
 from okta_quicksight_sync.asset_handover import AssetHandover
 from okta_quicksight_sync.config import TargetConfig
 from okta_quicksight_sync.okta_reader import read_okta
-from okta_quicksight_sync.plan import Plan
+from okta_quicksight_sync.plan import STEP_DEPROVISION, Plan
 from okta_quicksight_sync.quicksight_directory import QuickSightDirectory
 from okta_quicksight_sync.quicksight_reader import read_quicksight
 
@@ -93,6 +93,66 @@ def plan_sync(target: dict, params: dict) -> dict:
         "api_calls": {"okta": okta.api_calls, "quicksight": qs.api_calls},
         "started_at": started,
     }
+
+
+def superseded_reason(last_converged_at: float | str | None, interval_end: float | None) -> str | None:
+    """Why a backfill run has nothing left to do, or None when it must sync.
+
+    A sync is state-based: a run that read both sides after this run's data
+    interval ended and converged already did everything this run would do.
+    ``last_converged_at`` is when that run started reading (epoch seconds);
+    ``interval_end`` is the end of this run's data interval.
+    """
+    if last_converged_at in (None, "") or interval_end is None:
+        return None
+    converged = float(last_converged_at)
+    if converged <= interval_end:
+        return None
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(converged))
+    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(interval_end))
+    return f"superseded: a run that read Okta and QuickSight at {when}, after this run's interval ended ({end}), converged"
+
+
+def converged_at(planned: dict, steps: list[dict | None]) -> float | None:
+    """When the converged state of this run was read (its plan's start), or None if it did not converge.
+
+    Converged: not a dry run, and no item failed or was held in any step.
+    """
+    plan = Plan.from_dict(planned["plan"])
+    if plan.dry_run or planned.get("superseded"):
+        return None
+    results = [r for step in steps if step for r in step.get("results", [])]
+    if report.outcome_of(results) != "success":
+        return None
+    return float(planned.get("started_at") or time.time())
+
+
+def revalidated(planned: dict, params: dict) -> dict:
+    """The approved plan, keeping only the deletions that a fresh read still plans.
+
+    Held deletions wait for a person, possibly for hours; in that time Okta
+    may have given a departing user back their access. Deleting from the
+    old plan would then delete a wanted user (and hand their assets away).
+    So after approval both sides are read again and a deletion is applied
+    only if the approved plan and the fresh plan both hold it; the others
+    are reported skipped. Deletions new since the approval wait for the next run.
+    """
+    fresh = Plan.from_dict(plan_sync(planned["config"], params)["plan"])
+    plan = Plan.from_dict(planned["plan"])
+    still_users = set(fresh.deprovision)
+    still_recreate = {r["user_name"] for r in fresh.recreate}
+    still_groups = set(fresh.delete_groups)
+    why = "no longer planned when the deletions were approved (a fresh read of Okta and QuickSight keeps it)"
+    dropped = [("deprovision_user", n) for n in plan.deprovision if n not in still_users]
+    dropped += [("recreate_user", r["user_name"]) for r in plan.recreate if r["user_name"] not in still_recreate]
+    dropped += [("delete_group", n) for n in plan.delete_groups if n not in still_groups]
+    plan.deprovision = [n for n in plan.deprovision if n in still_users]
+    plan.recreate = [r for r in plan.recreate if r["user_name"] in still_recreate]
+    plan.delete_groups = [n for n in plan.delete_groups if n in still_groups]
+    plan.skipped = plan.skipped + [
+        {"step": STEP_DEPROVISION, "action": action, "item": item, "reason": why} for action, item in dropped
+    ]
+    return {**planned, "plan": plan.to_dict()}
 
 
 def skipped_plan(target: dict, reason: str) -> dict:

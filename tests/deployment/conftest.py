@@ -1,0 +1,236 @@
+"""Airflow as it runs in production, for the tests in this directory.
+
+PostgreSQL (a fresh database per session) holds the metadata, Redis is the
+Celery broker, and the scheduler, DAG processor, API server, triggerer and a
+Celery worker run as separate processes from this checkout's dags/,
+include/ and plugins/. Each test target has its own local Okta and
+QuickSight servers (in this process, on 127.0.0.1), reached through
+``AIRFLOW_CONN_*`` connections as a deployment would configure them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from local_servers.okta_server import OktaServer
+from local_servers.quicksight_server import QuickSightServer
+from scenario_harness.local_airflow import AirflowApi, AirflowProcesses, free_port
+from scenario_harness.runner import target_of
+
+FILES = Path(__file__).parent / "files"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# A Redis database of its own, so nothing else on this Redis sees our Celery queue.
+REDIS_DB = 11
+READ_PREFIXES = ("List", "Describe", "Search", "sts:")
+
+
+def scenario(name: str) -> dict:
+    return json.loads((FILES / f"{name}.json").read_text())
+
+
+class RecordingQuickSightServer(QuickSightServer):
+    """The local QuickSight, also remembering when each request started and ended (wall clock)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+        self.requests: list[tuple[float, float, str, int]] = []
+
+    def respond(self, method, raw_path, headers, body):
+        started = time.time()
+        status, out_headers, payload = super().respond(method, raw_path, headers, body)
+        with self._lock:
+            self.requests.append((started, time.time(), self._operation_of(method, raw_path), status))
+        return status, out_headers, payload
+
+    @staticmethod
+    def _operation_of(method: str, raw_path: str) -> str:
+        from urllib.parse import urlsplit
+
+        from local_servers.qs_protocol import match
+
+        found = match(method, urlsplit(raw_path).path)
+        return found[0] if found else "sts:"
+
+    def writes(self) -> list[tuple[float, float, str, int]]:
+        with self._lock:
+            return [r for r in self.requests if not r[2].startswith(READ_PREFIXES)]
+
+
+@dataclass
+class Target:
+    """One sync target of the test deployment: its DAG id, scenario and local servers."""
+
+    dag_id: str
+    scenario: dict
+    okta: OktaServer
+    quicksight: RecordingQuickSightServer
+    target: dict = field(default_factory=dict)
+
+
+@dataclass
+class Deployment:
+    airflow: AirflowProcesses
+    api: AirflowApi
+    targets: dict[str, Target]
+    scheduled_at: datetime  # when deploy_scheduled's cron fires
+
+    def backfill(self, dag_id: str, start: datetime, end: datetime, reprocess: str) -> str:
+        done = self.airflow.cli(
+            "backfill", "create", "--dag-id", dag_id,
+            "--from-date", start.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "--to-date", end.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "--reprocess-behavior", reprocess,
+        )
+        return done.stdout
+
+    def wait_for_backfills(self, dag_id: str, timeout: float = 300) -> None:
+        """Until the scheduler has marked every backfill of the DAG completed (one may run per DAG)."""
+        deadline = time.monotonic() + timeout
+        while any(b["completed_at"] is None for b in self.api.call("GET", "/backfills", params={"dag_id": dag_id})["backfills"]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id}: a backfill is still running after {timeout:.0f} s")
+            time.sleep(1)
+
+    def wait_for_runs(self, dag_id: str, count: int, run_type: str, timeout: float = 300) -> list[dict]:
+        """Until ``count`` runs of ``run_type`` exist and all have finished."""
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = [r for r in self.api.runs(dag_id) if r["run_type"] == run_type]
+            if len(runs) >= count and all(r["state"] in ("success", "failed") for r in runs):
+                return runs
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id}: {[(r['run_id'], r['state']) for r in runs]} after {timeout:.0f} s")
+            time.sleep(1)
+
+
+def _fresh_database() -> str:
+    import psycopg
+
+    name = f"okta_qs_deploy_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def _drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _flush_redis() -> None:
+    import redis
+
+    redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB).flushdb()
+
+
+def _targets(scheduled_at: datetime) -> dict[str, tuple[dict, str | None, dict]]:
+    """dag_id -> (scenario, schedule, extra for the Okta connection)."""
+    first, held = scenario("first-sync"), scenario("mass-deletion-held")
+    slow_writes = copy.deepcopy(first)
+    # Each RegisterUser takes a while, so a SIGKILL lands inside user_sync.
+    slow_writes["faults"] = [{"service": "quicksight", "operation": "RegisterUser", "delay_s": 1.5, "times": -1}]
+    contended = copy.deepcopy(first)
+    contended["faults"] = [{"service": "quicksight", "operation": op, "delay_s": 0.3, "times": -1}
+                           for op in ("CreateGroup", "RegisterUser", "CreateGroupMembership")]
+    refused = copy.deepcopy(first)
+    refused["faults"] = [{"service": "quicksight", "operation": "CreateGroup", "error": "AccessDeniedException", "times": -1}]
+    return {
+        "deploy_scheduled": (first, f"{scheduled_at.minute} {scheduled_at.hour} * * *", {}),
+        "deploy_manual": (copy.deepcopy(first), None, {}),
+        "deploy_approval": (held, None, {}),
+        # Daily, so it can be backfilled; an Okta read gives up after one retry, so outages fail fast.
+        "deploy_outage": (copy.deepcopy(first), "0 3 * * *", {"max_retries": 1}),
+        "deploy_kill": (slow_writes, None, {}),
+        "deploy_clear": (refused, None, {}),
+        "deploy_concurrent": (contended, "0 3 * * *", {}),
+    }
+
+
+@pytest.fixture(scope="package")
+def deployment():
+    """The whole deployment, once for this directory's tests; stopped and its database dropped after them."""
+    home = Path(tempfile.mkdtemp(prefix="okta-qs-deployment-"))
+    database = _fresh_database()
+    _flush_redis()
+    now = datetime.now(timezone.utc)
+    # A daily cron for the scheduled-run test, firing a few minutes from now (after start-up).
+    scheduled_at = (now + timedelta(minutes=3)).replace(second=0, microsecond=0)
+    targets: dict[str, Target] = {}
+    settings: dict[str, str] = {}
+    target_file: dict[str, dict] = {}
+    for dag_id, (scn, schedule, okta_extra) in _targets(scheduled_at).items():
+        target = {**target_of(scn), "schedule": schedule,
+                  "okta_conn_id": f"okta_{dag_id}", "aws_conn_id": f"aws_{dag_id}"}
+        okta = OktaServer(scn["okta"], scn.get("faults"), app_id=target["okta_app_id"])
+        quicksight = RecordingQuickSightServer(scn["quicksight"], scn.get("faults"))
+        okta.start()
+        quicksight.start()
+        targets[dag_id] = Target(dag_id, scn, okta, quicksight, target)
+        target_file[dag_id] = target
+        settings[f"AIRFLOW_CONN_{target['okta_conn_id'].upper()}"] = json.dumps(
+            {"conn_type": "okta", "host": okta.url, "password": scn["okta"].get("api_token", "local-test-token"),
+             "extra": okta_extra}
+        )
+        settings[f"AIRFLOW_CONN_{target['aws_conn_id'].upper()}"] = quicksight.airflow_connection(target["identity_region"])
+    (home / "targets.json").write_text(json.dumps(target_file, indent=2))
+
+    db_url = f"{POSTGRES}/{database}"
+    dev_dags = home / "dags"  # DEV-ONLY: until the DAG file is renamed
+    dev_dags.mkdir()
+    shutil.copy(Path(__file__).parents[2] / "dags" / "okta_quicksight_sync.py", dev_dags / "okta_quicksight_sync_dag.py")
+    airflow = AirflowProcesses(
+        dags_folder=dev_dags,
+        home=home,
+        sql_alchemy_conn=db_url.replace("postgresql://", "postgresql+psycopg2://"),
+        executor="CeleryExecutor",
+        api_port=free_port(),
+        settings={
+            **settings,
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db_url}",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "OKTA_QS_SYNC_TARGETS": str(home / "targets.json"),
+            "OKTA_QS_SYNC_APPROVAL": "ui",
+            "OKTA_QS_SYNC_TASK_RETRIES": "1",
+            "OKTA_QS_SYNC_RETRY_DELAY_S": "1",
+            "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0",
+        },
+    )
+    try:
+        airflow.prepare()
+        airflow.start(("scheduler", "dag-processor", "api-server", "triggerer", "celery-worker"))
+        airflow.wait_until_healthy()
+        api = AirflowApi(airflow.api_url, airflow.user, airflow.password)
+        deadline = time.monotonic() + 120
+        while not set(targets) <= api.dag_ids():
+            if api.import_errors():
+                raise RuntimeError(f"DAG import errors: {api.import_errors()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"DAGs not parsed after 120 s: have {sorted(api.dag_ids())}")
+            time.sleep(1)
+        for dag_id in targets:
+            api.set_paused(dag_id, False)
+        yield Deployment(airflow, api, targets, scheduled_at)
+    finally:
+        airflow.stop()
+        for t in targets.values():
+            t.okta.stop()
+            t.quicksight.stop()
+        _drop_database(database)
+        _flush_redis()
+        shutil.rmtree(home, ignore_errors=True)

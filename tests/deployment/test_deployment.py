@@ -1,0 +1,217 @@
+"""The sync DAG in a production-shaped Airflow: PostgreSQL, CeleryExecutor + Redis, separate processes.
+
+Each test drives the deployment only through what an operator has: the REST
+API (as the UI uses it), the ``airflow`` CLI, and the world outside Airflow
+(an Okta outage, a killed worker process). QuickSight's state is checked on
+the local server after each.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from scenario_harness.compare import state_differences
+
+pytestmark = pytest.mark.slow
+
+POOL_TASKS = ("plan_sync", "group_sync", "user_sync", "deletion_gate", "deprovision")
+
+
+def _ts(value: str | None) -> float | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+
+
+def _expected(target) -> dict:
+    return target.scenario["expect"]["quicksight"]
+
+
+def _assert_state(target, expected: dict) -> None:
+    assert state_differences(expected, target.quicksight.dump()) == []
+
+
+def _day(days_ago: int, hour: int = 0) -> datetime:
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days_ago) + timedelta(hours=hour)
+
+
+def test_manual_run_with_the_trigger_forms_params(deployment):
+    """conf as the trigger form sends it: a dry run writes nothing, then a real run converges."""
+    target = deployment.targets["deploy_manual"]
+    api = deployment.api
+    before = target.quicksight.dump()
+
+    run_id = api.trigger(target.dag_id, {"dry_run": True, "allow_deletions": False})
+    assert api.wait_for_run(target.dag_id, run_id)["state"] == "success"
+    report = api.xcom(target.dag_id, run_id, "report")
+    assert report["dry_run"] is True and report["totals"]["planned"] > 0 and report["totals"]["done"] == 0
+    assert target.quicksight.writes() == []
+    assert state_differences(before, target.quicksight.dump()) == []
+
+    run_id = api.trigger(target.dag_id, {"dry_run": False, "allow_deletions": False})
+    assert api.wait_for_run(target.dag_id, run_id)["state"] == "success"
+    report = api.xcom(target.dag_id, run_id, "report")
+    assert report["outcome"] == "success" and report["totals"]["done"] == report["totals"]["planned"] > 0
+    _assert_state(target, _expected(target))
+
+
+def test_held_deletions_wait_for_a_person_reject_then_approve(deployment):
+    """approve_deletions waits in the UI; Reject deletes nothing, Approve deletes the held users."""
+    target = deployment.targets["deploy_approval"]
+    api = deployment.api
+    held_state = _expected(target)  # the example's expectation: creations applied, nothing deleted
+
+    run_id = api.trigger(target.dag_id, {"dry_run": False, "allow_deletions": False})
+    api.wait_for_task(target.dag_id, run_id, "approve_deletions", ("awaiting_input",))
+    _assert_state(target, held_state)
+    api.answer_approval(target.dag_id, run_id, "approve_deletions", "Reject")
+    assert api.wait_for_run(target.dag_id, run_id)["state"] == "success"
+    assert api.task_instances(target.dag_id, run_id)["deprovision"]["state"] == "skipped"
+    assert api.xcom(target.dag_id, run_id, "report")["outcome"] == "held"
+    _assert_state(target, held_state)
+    assert not [w for w in target.quicksight.writes() if w[2] == "DeleteUser"]
+
+    run_id = api.trigger(target.dag_id, {"dry_run": False, "allow_deletions": False})
+    api.wait_for_task(target.dag_id, run_id, "approve_deletions", ("awaiting_input",))
+    api.answer_approval(target.dag_id, run_id, "approve_deletions", "Approve")
+    assert api.wait_for_run(target.dag_id, run_id)["state"] == "success"
+    report = api.xcom(target.dag_id, run_id, "report")
+    assert report["outcome"] == "success"
+    leavers = [u["user_name"] for u in held_state["users"] if u["user_name"].startswith("QuickSightReader/u")]
+    assert len(leavers) > 10 and report["counts"]["deprovision_user"]["done"] == len(leavers)
+    _assert_state(target, {**held_state, "users": [u for u in held_state["users"] if u["user_name"] not in leavers]})
+
+
+def test_okta_outage_fails_runs_then_a_backfill_converges_and_later_runs_are_superseded(deployment):
+    """Issue 5's outage + backfill --reprocess-behavior failed, and issue 7's 10-day backfill after an outage."""
+    target = deployment.targets["deploy_outage"]
+    api = deployment.api
+    before = target.quicksight.dump()
+
+    target.okta.faults.add({"service": "okta", "status": 503, "times": -1})
+    deployment.backfill(target.dag_id, _day(12), _day(11, 12), reprocess="none")
+    runs = deployment.wait_for_runs(target.dag_id, 2, "backfill")
+    assert [r["state"] for r in runs] == ["failed", "failed"]
+    deployment.wait_for_backfills(target.dag_id)
+    assert target.quicksight.writes() == []
+    assert state_differences(before, target.quicksight.dump()) == []
+
+    target.okta.faults.clear()
+    okta_calls_before = target.okta.counter.total()
+    started = time.monotonic()
+    deployment.backfill(target.dag_id, _day(12), _day(3, 12), reprocess="failed")
+    runs = deployment.wait_for_runs(target.dag_id, 10, "backfill", timeout=400)
+    took = time.monotonic() - started
+    assert len(runs) == 10 and all(r["state"] == "success" for r in runs), [(r["run_id"], r["state"]) for r in runs]
+    _assert_state(target, _expected(target))
+
+    # One run synced; the nine after it found a converged read newer than their interval and skipped every write task.
+    synced, superseded = [], []
+    for run in runs:
+        tis = api.task_instances(target.dag_id, run["dag_run_id"])
+        (synced if tis["plan_sync"]["state"] == "success" else superseded).append((run, tis))
+    assert len(synced) == 1 and len(superseded) == 9
+    assert synced[0][0]["logical_date"] == min(r["logical_date"] for r in runs)
+    for run, tis in superseded:
+        assert tis["plan_sync"]["state"] == "skipped"
+        assert all(tis[t]["state"] == "skipped" and tis[t]["start_date"] is None for t in ("group_sync", "user_sync", "deprovision"))
+        assert "superseded" in api.xcom(target.dag_id, run["dag_run_id"], "report")["superseded"]
+    sync_report = api.xcom(target.dag_id, synced[0][0]["dag_run_id"], "report")
+    assert target.okta.counter.total() - okta_calls_before == sum(sync_report["api_calls"]["okta"].values())
+    print(f"\n10-day backfill after the outage: {took:.1f} s")
+
+
+def test_worker_task_killed_mid_apply_then_the_retry_converges(deployment):
+    """SIGKILL of the task process while user_sync registers users; the retry finishes the job, nothing lost."""
+    target = deployment.targets["deploy_kill"]
+    api = deployment.api
+    run_id = api.trigger(target.dag_id, {})
+    deadline = time.monotonic() + 180
+    while target.quicksight.counter.snapshot().get("RegisterUser", 0) < 2:  # the second registration is in flight
+        assert time.monotonic() < deadline, "user_sync never started registering users"
+        time.sleep(0.1)
+    ti = api.task_instances(target.dag_id, run_id)["user_sync"]
+    assert ti["state"] == "running" and ti["pid"]
+    os.kill(ti["pid"], signal.SIGKILL)
+    killed_at_registrations = target.quicksight.counter.snapshot()["RegisterUser"]
+
+    assert api.wait_for_run(target.dag_id, run_id, timeout=300)["state"] == "success"
+    ti = api.task_instances(target.dag_id, run_id)["user_sync"]
+    assert ti["state"] == "success" and ti["try_number"] == 2
+    assert len([u for u in _expected(target)["users"]]) > 1
+    assert target.quicksight.counter.snapshot()["RegisterUser"] > killed_at_registrations
+    _assert_state(target, _expected(target))
+
+
+def test_a_failed_run_cleared_reruns_and_converges(deployment):
+    """A run that failed on QuickSight's side is cleared from the UI once the cause is fixed: it reruns and converges."""
+    target = deployment.targets["deploy_clear"]
+    api = deployment.api
+    run_id = api.trigger(target.dag_id, {})
+    assert api.wait_for_run(target.dag_id, run_id)["state"] == "failed"
+    report = api.xcom(target.dag_id, run_id, "report", key="report")
+    assert report["outcome"] == "failed" and all("AccessDenied" in e["cause"] for e in report["errors"])
+    assert {g["name"] for g in target.quicksight.dump()["groups"]} == set()
+
+    target.quicksight.faults.clear()
+    api.clear_run(target.dag_id, run_id)
+    assert api.wait_for_run(target.dag_id, run_id, states=("success",), timeout=240)["state"] == "success"
+    assert api.xcom(target.dag_id, run_id, "report")["outcome"] == "success"
+    _assert_state(target, _expected(target))
+
+
+def test_two_runs_started_together_never_write_at_the_same_time(deployment):
+    """A manual run and a backfill run of one target, started at once (backfills ignore max_active_runs)."""
+    target = deployment.targets["deploy_concurrent"]
+    api = deployment.api
+    manual = api.trigger(target.dag_id, {})
+    api.call("POST", "/backfills", json={
+        "dag_id": target.dag_id, "from_date": _day(1).isoformat(), "to_date": _day(1, 12).isoformat(),
+        "max_active_runs": 10, "reprocess_behavior": "none",
+    })
+    runs = deployment.wait_for_runs(target.dag_id, 1, "backfill")
+    backfill = runs[0]["dag_run_id"]
+    assert api.wait_for_run(target.dag_id, manual)["state"] == "success"
+    assert runs[0]["state"] == "success"
+    _assert_state(target, _expected(target))
+
+    both = {run_id: api.run(target.dag_id, run_id) for run_id in (manual, backfill)}
+    a, b = both.values()
+    assert _ts(a["start_date"]) < _ts(b["end_date"]) and _ts(b["start_date"]) < _ts(a["end_date"]), "the runs did not overlap"
+
+    windows = {}
+    for run_id in both:
+        tis = api.task_instances(target.dag_id, run_id)
+        windows[run_id] = [(_ts(tis[t]["start_date"]), _ts(tis[t]["end_date"])) for t in POOL_TASKS if tis[t]["start_date"]]
+    for s1, e1 in windows[manual]:
+        for s2, e2 in windows[backfill]:
+            assert e1 <= s2 or e2 <= s1, f"pool tasks of the two runs overlapped: {(s1, e1)} and {(s2, e2)}"
+
+    writes = target.quicksight.writes()
+    assert writes, "neither run wrote anything"
+    for started, ended, operation, _ in writes:
+        owners = [run_id for run_id, spans in windows.items() if any(s <= started and ended <= e for s, e in spans)]
+        assert len(owners) == 1, f"{operation} at {started:.3f}-{ended:.3f} not inside exactly one run's pool task: {owners}"
+    print(f"\nwrites by run: { {r: sum(1 for w in writes if any(s <= w[0] <= e for s, e in windows[r])) for r in windows} }")
+
+
+def test_a_scheduled_run_happens_by_itself(deployment):
+    """deploy_scheduled's cron fires a few minutes after start-up; nobody triggers it."""
+    target = deployment.targets["deploy_scheduled"]
+    api = deployment.api
+    deadline = deployment.scheduled_at.timestamp() + 180
+    while True:
+        runs = [r for r in api.runs(target.dag_id) if r["run_type"] == "scheduled"]
+        if runs and runs[0]["state"] in ("success", "failed"):
+            break
+        assert time.time() < deadline, f"no finished scheduled run by {deployment.scheduled_at} + 3 min: {runs}"
+        time.sleep(2)
+    api.set_paused(target.dag_id, True)
+    assert [r["run_type"] for r in api.runs(target.dag_id)] == ["scheduled"]
+    assert runs[0]["state"] == "success"
+    assert _ts(runs[0]["run_after"]) == deployment.scheduled_at.timestamp()
+    _assert_state(target, _expected(target))
