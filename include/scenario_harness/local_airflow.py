@@ -247,9 +247,17 @@ class AirflowApi:
         self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
 
     def trigger(self, dag_id: str, conf: dict) -> str:
-        """A manual run, with the body the UI's trigger form sends; returns the run id."""
-        run = self.call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
-        return run["dag_run_id"]
+        """A manual run with the body the UI's trigger form sends (Airflow 3.3); returns the run id."""
+        from datetime import datetime, timezone
+
+        body = {
+            "conf": conf,
+            "data_interval_end": None,
+            "data_interval_start": None,
+            "logical_date": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "partition_key": None,
+        }
+        return self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
     def runs(self, dag_id: str) -> list[dict]:
         return self.call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100, "order_by": "run_after"})["dag_runs"]

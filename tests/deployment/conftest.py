@@ -150,6 +150,8 @@ def _targets(scheduled_at: datetime) -> dict[str, tuple[dict, str | None, dict]]
     refused = copy.deepcopy(first)
     refused["faults"] = [{"service": "quicksight", "operation": "CreateGroup", "error": "AccessDeniedException", "times": -1}]
     return {
+        # The browser test's DAG: the production DAG id, so the screenshot shows what users see.
+        "okta_quicksight_sync": (copy.deepcopy(first), None, {}),
         "deploy_scheduled": (first, f"{scheduled_at.minute} {scheduled_at.hour} * * *", {}),
         "deploy_manual": (copy.deepcopy(first), None, {}),
         "deploy_approval": (held, None, {}),
@@ -161,9 +163,23 @@ def _targets(scheduled_at: datetime) -> dict[str, tuple[dict, str | None, dict]]
     }
 
 
+def _check_celery_works() -> None:
+    """CeleryExecutor needs a celery its provider can import; say which pin to change if not."""
+    try:
+        import airflow.providers.celery.executors.celery_executor_utils  # noqa: F401
+    except ImportError as exc:
+        import celery
+
+        pytest.fail(
+            f"apache-airflow-providers-celery cannot import with celery {celery.__version__} ({exc}); "
+            "pin celery==5.6.3 in requirements.txt (5.7 removed celery.backends.database.retry)"
+        )
+
+
 @pytest.fixture(scope="package")
 def deployment():
     """The whole deployment, once for this directory's tests; stopped and its database dropped after them."""
+    _check_celery_works()
     home = Path(tempfile.mkdtemp(prefix="okta-qs-deployment-"))
     database = _fresh_database()
     _flush_redis()
