@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
 
     faults, limits = scenario.get("faults") or [], scenario.get("limits") or {}
     app_id = (scenario.get("target") or {}).get("okta_app_id")
-    okta = OktaServer(scenario.get("okta", {}), faults, limits, app_id=app_id, port=args.okta_port)
+    window = {"window_s": float(limits["okta_window_s"])} if limits.get("okta_window_s") else {}
+    okta = OktaServer(scenario.get("okta", {}), faults, limits, app_id=app_id, port=args.okta_port, **window)
     quicksight = QuickSightServer(scenario.get("quicksight", {}), faults, limits, port=args.quicksight_port)
     okta_url, qs_url = okta.start(), quicksight.start()
     print(f"okta={okta_url} quicksight={qs_url}", flush=True)

@@ -37,12 +37,20 @@ def target_of(scenario: dict) -> dict:
     return target
 
 
+def okta_window(limits: dict) -> dict:
+    """``limits.okta_window_s`` (this project's extension of FORMAT.md): a shorter Okta rate-limit
+    window than Okta's 60 s, so a scenario can wait for several resets in seconds."""
+    return {"window_s": float(limits["okta_window_s"])} if limits.get("okta_window_s") else {}
+
+
 @contextmanager
 def local_servers(scenario: dict):
     """Both servers, seeded from the scenario, for as long as the block runs."""
     faults = scenario.get("faults") or []
     limits = scenario.get("limits") or {}
-    okta = OktaServer(scenario.get("okta", {}), faults, limits, app_id=scenario["target"]["okta_app_id"])
+    okta = OktaServer(
+        scenario.get("okta", {}), faults, limits, app_id=scenario["target"]["okta_app_id"], **okta_window(limits)
+    )
     quicksight = QuickSightServer(scenario.get("quicksight", {}), faults, limits)
     okta.start()
     quicksight.start()
