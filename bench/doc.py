@@ -93,13 +93,15 @@ def workload_table(rows: list[dict]) -> list[str]:
         base = (f"{_n(f['base_okta'])} / {_n(f['base_qs_reads'])} / {_n(f['base_qs_writes'])}" if "base_okta" in f
                 else "not run")
         lines.append(
-            f"| {w['size']} ({w['app_users']:,} users, {w['app_groups']:,} groups, {w['identities']:,} identities) "
+            f"| {w['size']} ({w['app_users']:,} users, {w['app_groups']:,} groups, {w['identities']:,} identities"
+            f"{'; deletions held' if w.get('deletions_held') else ''}) "
             f"| {f['okta']:,} ({f['okta_min']:,}) | {f['qs_reads']:,} ({f['qs_reads_min']:,}) "
             f"| {f['qs_writes']:,} ({f['qs_writes_expected']:,}) | {f['handover_calls']:,} | {f['wall_s']:.1f} "
             f"| {f['cpu_read_s']:.2f} / {f['cpu_plan_s']:.2f} / {f['cpu_apply_s']:.2f} | {f['peak_rss_mb']:.0f} "
             f"| {_kb(f['xcom_max_db'])} ({f['xcom_max_db_task']}) | {_kb(f['xcom_max_objectstorage'])} | {base} "
             f"| {f.get('base_wall_s', 0):.1f} |" if "base_wall_s" in f else
-            f"| {w['size']} ({w['app_users']:,} users, {w['app_groups']:,} groups, {w['identities']:,} identities) "
+            f"| {w['size']} ({w['app_users']:,} users, {w['app_groups']:,} groups, {w['identities']:,} identities"
+            f"{'; deletions held' if w.get('deletions_held') else ''}) "
             f"| {f['okta']:,} ({f['okta_min']:,}) | {f['qs_reads']:,} ({f['qs_reads_min']:,}) "
             f"| {f['qs_writes']:,} ({f['qs_writes_expected']:,}) | {f['handover_calls']:,} | {f['wall_s']:.1f} "
             f"| {f['cpu_read_s']:.2f} / {f['cpu_plan_s']:.2f} / {f['cpu_apply_s']:.2f} | {f['peak_rss_mb']:.0f} "
@@ -148,9 +150,13 @@ def judge(results: dict) -> list[dict]:
         reads_ok = f["qs_reads"] + f["okta"] <= 1.01 * (f["qs_reads_min"] + f["okta_min"])
         writes_ok = f["qs_writes"] == f["qs_writes_expected"]
         ok &= reads_ok and writes_ok
-        parts.append(f"{w['size']}: {f['qs_writes']:,} writes for {f['qs_writes_expected']:,} changes, "
+        held = " (deletions held at the default max_deletions)" if w.get("deletions_held") else ""
+        parts.append(f"{w['size']}{held}: {f['qs_writes']:,} writes for {f['qs_writes_expected']:,} changes, "
                      f"reads {(f['qs_reads'] + f['okta']) / (f['qs_reads_min'] + f['okta_min']):.3f} × minimum, "
                      f"plus {f['handover_calls']:,} hand-over calls for {exp.get('asset_handovers', 0)} assets")
+        if not reads_ok and q.get("DescribeUser"):
+            causes.append(f"{w['size']}: {q['DescribeUser']} DescribeUser calls check the asset recipient before "
+                          "the hand-over, on top of the full read")
         if extra_removes > 0 and not writes_ok:
             causes.append(f"{w['size']}: {extra_removes:,} DeleteGroupMembership calls remove departing users from "
                           "their groups before DeleteUser, which drops those memberships anyway (the planner plans "
@@ -212,7 +218,7 @@ def judge(results: dict) -> list[dict]:
     if base and base.get("baseline"):
         f = figures(base)
         ratio = f["base_okta"] / max(1, f["okta"])
-        ok = ratio >= 50 and base["size"] == "10k"
+        ok = ratio >= 50 if base["size"] == "10k" else None
         targets.append({
             "target": "Against the baseline at 10k: at least 50 × fewer Okta calls",
             "figure": f"{base['size']} steady state: {f['okta']:,} Okta calls against the baseline's {f['base_okta']:,} ({ratio:.1f} ×)",
@@ -244,7 +250,7 @@ def render(results: dict) -> str:
                 "served endpoint would cost."]
     out += ["", "## Targets", "", "| target | measured | met | cause of the gap |", "|---|---|---|---|"]
     for t in results["targets"]:
-        met = {True: "met", False: "**not met**", None: "not run"}[t["met"]]
+        met = {True: "met", False: "**not met**", None: "not judged"}[t["met"]]
         cause = "; ".join(x for x in (t["cause"], t.get("note", "")) if x)
         out.append(f"| {t['target']} | {t['figure']} | {met} | {cause or '–'} |")
     for name in ("first sync", "steady state", "churn"):
@@ -302,7 +308,8 @@ METHOD = """
   changes the generator made (register, delete, membership add/remove).
 - XCom: bytes of each task's return value as the metadata DB stores it with the default backend, and what
   the DB keeps with the common-io object-storage backend at a threshold of {threshold:,} bytes (values at
-  or above it are stored in object storage and the DB keeps their path).
+  or above it are stored in object storage and the DB keeps their path), which is what `docker-compose.yaml`
+  deploys (`XComObjectStorageBackend`, threshold 65536, gz).
 - QuickSight calls are unpaced in the unlimited runs (`OKTA_QS_SYNC_QS_CALLS_PER_SECOND=0`).
 - Baseline (`bench/baseline.py`): the reference design's three Lambdas against the same servers and orgs,
   with the same names and ownership rules; it hands over no assets.
@@ -313,7 +320,10 @@ WORKLOAD_NOTES = {
     "steady state": "Nothing changed in Okta since the last sync: nothing to write.",
     "churn": "A day of changes: 1% joiners, 1% leavers (owning assets while there are owners to pick), 5% of "
              "people moved from one group to another. Hand-over calls are the asset searches, permission reads "
-             "and permission updates for departing users.",
+             "and permission updates for departing users. At 100k the target keeps the contract's default "
+             "`max_deletions` (10), so the 1,000 leavers' deletions are held for approval, as a daily run of such "
+             "an org would see them: they leave their groups and keep their accounts (`--full-churn-100k` lets "
+             "them go, more than 10 more minutes of hand-over on this machine).",
 }
 
 RATE_NOTE = """

@@ -28,9 +28,10 @@ IDENTITY_WRITES = ("RegisterUser", "UpdateUser", "DeleteUser", "CreateGroup", "U
                    "CreateGroupMembership", "DeleteGroupMembership")
 
 # The object-storage XCom backend (common-io) keeps values of at least this many
-# bytes in object storage and only their path in the metadata DB.
+# bytes in object storage and only their path in the metadata DB; the same
+# threshold and path as docker-compose.yaml configures.
 XCOM_OBJECTSTORAGE_THRESHOLD = 65_536
-XCOM_OBJECTSTORAGE_PATH = "s3://airflow-xcom/xcom"
+XCOM_OBJECTSTORAGE_PATH = "file:///opt/airflow/xcom"
 
 
 def okta_pages(n: int, page: int) -> int:
@@ -119,7 +120,7 @@ def xcom_bytes(value) -> dict[str, int]:
     as_json = len(json.dumps(value).encode())
     in_db = len(json.dumps(serialize(value)).encode())
     if as_json >= XCOM_OBJECTSTORAGE_THRESHOLD:
-        path = f"{XCOM_OBJECTSTORAGE_PATH}/okta_quicksight_sync/manual__2026-01-01T12:00:00+00:00/task/{uuid.uuid4()}.json"
+        path = f"{XCOM_OBJECTSTORAGE_PATH}/okta_quicksight_sync/manual__2026-01-01T12:00:00+00:00/task/{uuid.uuid4()}.json.gz"
         with_backend = len(json.dumps(serialize(path)).encode())
     else:
         with_backend = in_db

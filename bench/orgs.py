@@ -146,10 +146,12 @@ class BenchOrg:
         expect = {"RegisterUser": 0, "DeleteUser": 0, "CreateGroupMembership": 0, "DeleteGroupMembership": 0,
                   "asset_handovers": 0}
         gone = set()
+        leaver_memberships = 0
         for pid in leaving:
             p = people.pop(pid)
             gone.update(p.identities())
             expect["DeleteUser"] += len(p.roles)
+            leaver_memberships += len(p.roles) * len(p.groups)
         expect["asset_handovers"] = sum(1 for a in self.assets if a["owner"] in gone)
         movers = rng.sample(sorted(pid for pid in people if pid != RECIPIENT_ID), round(n * moves))
         for pid in movers:
@@ -172,7 +174,7 @@ class BenchOrg:
         org = BenchOrg(self.size, self.seed, people, dict(self.groups), list(self.assets), nxt)
         return org, {"joiners": round(n * joiners), "leavers": len(leaving),
                      "leavers_with_assets": sum(1 for pid in leaving if pid in set(with_assets)),
-                     "movers": len(movers), "writes": expect}
+                     "movers": len(movers), "leaver_memberships": leaver_memberships, "writes": expect}
 
 
 def _person(rng: random.Random, i: int, group_ids: list[str]) -> Person:

@@ -93,10 +93,14 @@ def workload(name: str, org: BenchOrg, qs_before: dict, result: dict, expected_w
 
 
 def run_size(size_org: BenchOrg, runner: Runner, *, first: bool, baseline: bool, log,
-             steady: bool = True) -> tuple[list[dict], dict]:
-    """First sync (optional), steady state and churn for one org; returns the workloads and the steady state's inputs."""
+             steady: bool = True, hold_deletions: bool = False) -> tuple[list[dict], dict]:
+    """First sync (optional), steady state and churn for one org; returns the workloads and the steady state's inputs.
+
+    ``hold_deletions`` keeps the contract's default ``max_deletions`` (10), so the churn's
+    deletions are held for approval, as a daily run of a large org would see them.
+    """
     org = size_org
-    target = org.target()
+    target = org.target(max_deletions=10) if hold_deletions else org.target()
     out = []
     t = time.perf_counter()
     qs_start = org.empty_quicksight() if first else org.synced_quicksight()
@@ -137,8 +141,13 @@ def run_size(size_org: BenchOrg, runner: Runner, *, first: bool, baseline: bool,
             servers.load_quicksight(before)
             base = runner.run("baseline", servers, target, seeded_user_groups=user_groups_of(churned))
             log(f"{org.size} churn, baseline: {base['phases']['total']['wall_s']:.1f} s")
-        w = workload("churn", churned, before, ours, changes["writes"], base)
+        expected = dict(changes["writes"])
+        if ours["deletions_held"]:  # departing users leave their groups and keep their accounts and assets
+            expected["DeleteGroupMembership"] += changes["leaver_memberships"]
+            expected["DeleteUser"] = expected["asset_handovers"] = 0
+        w = workload("churn", churned, before, ours, expected, base)
         w["changes"] = changes
+        w["deletions_held"] = ours["deletions_held"]
         out.append(w)
     return out, steady_inputs
 
