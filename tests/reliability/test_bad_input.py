@@ -160,7 +160,9 @@ def _load_dag_module(targets: dict, tmp_path: Path):
     old = os.environ.get("OKTA_QS_SYNC_TARGETS")
     os.environ["OKTA_QS_SYNC_TARGETS"] = str(path)
     try:
-        spec = importlib.util.spec_from_file_location("okta_qs_dag_bad_config", REPO / "dags" / "okta_quicksight_sync.py")
+        from scenario_harness.runner import DAG_FILE
+
+        spec = importlib.util.spec_from_file_location("okta_qs_dag_bad_config", DAG_FILE)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
