@@ -58,6 +58,10 @@ class DowngradeRefusedError(QuickSightError):
     """AWS refuses to move an author or admin to a reader role through UpdateUser."""
 
 
+class GroupConflictError(QuickSightError):
+    """A group with the name this run creates appeared without this sync's Description: never adopted."""
+
+
 class QuickSightNotFoundError(QuickSightError):
     """The user, group or namespace named does not exist."""
 
@@ -288,12 +292,26 @@ class QuickSightDirectory:
         return DONE
 
     def create_group(self, name: str, description: str) -> str:
+        """Create a group; one that exists counts as done only if it carries this ``description``.
+
+        A group someone else created between this run's read and its write is
+        not adopted silently (SYNC_CONTRACT.md section 4): it is a conflict.
+        """
+        item = f"group {name}"
         try:
-            self._call("CreateGroup", f"group {name}", GroupName=name, Description=description)
+            self._call("CreateGroup", item, GroupName=name, Description=description)
         except QuickSightError as err:
-            if err.code == "ResourceExistsException":
-                return ALREADY
-            raise
+            if err.code != "ResourceExistsException":
+                raise
+            found = self._call("DescribeGroup", item, GroupName=name)["Group"].get("Description")
+            if found != description:
+                raise GroupConflictError(
+                    f"QuickSight {item} appeared after this run read QuickSight, with Description {found!r} instead "
+                    f"of {description!r}: it is not adopted. Rename or delete it in QuickSight, or set its "
+                    f"Description to {description!r} if the sync should own it.",
+                    operation="CreateGroup", item=item, code="GroupConflict",
+                ) from None
+            return ALREADY
         return DONE
 
     def delete_group(self, name: str) -> str:

@@ -22,7 +22,7 @@ TRUST_POLICY = IAM_DIR / "saml-trust-policy.json"
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
 ASSET_TYPES = ["Dashboard", "Analysis", "DataSet", "DataSource", "Theme", "Template", "Folder", "Topic"]
 DIRECTORY_ACTIONS = {
-    "ListUsers", "DescribeUser", "RegisterUser", "UpdateUser", "DeleteUser", "ListGroups", "CreateGroup",
+    "ListUsers", "DescribeUser", "RegisterUser", "UpdateUser", "DeleteUser", "ListGroups", "CreateGroup", "DescribeGroup",
     "DeleteGroup", "ListGroupMemberships", "CreateGroupMembership", "DeleteGroupMembership",
 }
 # The QuickSight role each federated sign-in permission creates (permission-only actions, not API calls).

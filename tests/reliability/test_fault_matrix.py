@@ -29,13 +29,7 @@ from soak.oracle import convergence_differences, invariant_violations  # noqa: E
 FILES = sorted((Path(__file__).parent / "files").glob("*.json"))
 
 # Scenarios the product fails today; strict, so a fix turns them into errors to remove from here.
-PRODUCT_BUGS = {
-    "qs-group-created-by-someone-else": (
-        "QuickSightDirectory.create_group counts ResourceExistsException as 'already' without checking that the "
-        "existing group carries the okta-sync marker, so apply_user_sync then adds members to a group someone "
-        "else created (SYNC_CONTRACT section 4: never adopted silently)"
-    ),
-}
+PRODUCT_BUGS: dict[str, str] = {}
 
 
 def _scenario_params():

@@ -89,7 +89,31 @@ def test_policy_lists_exactly_the_recorded_calls():
                "CreateGroupMembership", "DeleteGroupMembership", "DescribeUser"):
         assert calls.get(op), f"the run never called {op}; the recording does not cover every path"
 
+    calls = {**calls, **conflict_path_calls()}
     recorded = {op if op.startswith("sts:") else f"quicksight:{op}" for op in calls}
     granted = policy_actions()
     assert sorted(recorded - granted) == [], "the code calls actions the policy does not grant"
     assert sorted(granted - recorded) == [], "the policy grants actions the code never calls"
+
+
+def conflict_path_calls() -> dict[str, int]:
+    """The one path a clean run cannot take: a group someone else created between read and write.
+
+    CreateGroup then meets ResourceExists, and the directory reads the group
+    (DescribeGroup) to refuse adopting it.
+    """
+    import boto3
+    import pytest
+
+    from local_servers.quicksight_server import QuickSightServer
+    from okta_quicksight_sync.quicksight_directory import GroupConflictError, QuickSightDirectory
+
+    section = {"account_id": "111122223333", "identity_region": "us-east-1", "namespace": "default",
+               "users": [], "groups": [{"name": "Okta-Finance", "description": "made by hand", "members": []}]}
+    with QuickSightServer(section) as server:
+        client = boto3.client("quicksight", endpoint_url=server.url, region_name="us-east-1",
+                              aws_access_key_id="AKIDLOCAL", aws_secret_access_key="local")
+        directory = QuickSightDirectory(lambda region: client, "111122223333", "us-east-1")
+        with pytest.raises(GroupConflictError, match="not adopted"):
+            directory.create_group("Okta-Finance", "okta-sync:00g1")
+        return server.counter.snapshot()
