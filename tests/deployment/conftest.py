@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -34,6 +35,7 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 # A Redis database of its own, so nothing else on this Redis sees our Celery queue.
 REDIS_DB = 11
 READ_PREFIXES = ("List", "Describe", "Search", "sts:")
+
 
 
 def scenario(name: str) -> dict:
@@ -147,6 +149,9 @@ def _targets(scheduled_at: datetime) -> dict[str, tuple[dict, str | None, dict]]
     contended = copy.deepcopy(first)
     contended["faults"] = [{"service": "quicksight", "operation": op, "delay_s": 0.3, "times": -1}
                            for op in ("CreateGroup", "RegisterUser", "CreateGroupMembership")]
+    okta_down = copy.deepcopy(first)
+    # Okta is down from the start: every run fails until the test ends the outage.
+    okta_down["faults"] = [{"service": "okta", "status": 503, "times": -1}]
     refused = copy.deepcopy(first)
     refused["faults"] = [{"service": "quicksight", "operation": "CreateGroup", "error": "AccessDeniedException", "times": -1}]
     return {
@@ -156,7 +161,7 @@ def _targets(scheduled_at: datetime) -> dict[str, tuple[dict, str | None, dict]]
         "deploy_manual": (copy.deepcopy(first), None, {}),
         "deploy_approval": (held, None, {}),
         # Daily, so it can be backfilled; an Okta read gives up after one retry, so outages fail fast.
-        "deploy_outage": (copy.deepcopy(first), "0 3 * * *", {"max_retries": 1}),
+        "deploy_outage": (okta_down, "0 3 * * *", {"max_retries": 1}),
         "deploy_kill": (slow_writes, None, {}),
         "deploy_clear": (refused, None, {}),
         "deploy_concurrent": (contended, "0 3 * * *", {}),
@@ -206,11 +211,7 @@ def deployment():
     (home / "targets.json").write_text(json.dumps(target_file, indent=2))
 
     db_url = f"{POSTGRES}/{database}"
-    dev_dags = home / "dags"  # DEV-ONLY: until the DAG file is renamed
-    dev_dags.mkdir()
-    shutil.copy(Path(__file__).parents[2] / "dags" / "okta_quicksight_sync.py", dev_dags / "okta_quicksight_sync_dag.py")
     airflow = AirflowProcesses(
-        dags_folder=dev_dags,
         home=home,
         sql_alchemy_conn=db_url.replace("postgresql://", "postgresql+psycopg2://"),
         executor="CeleryExecutor",
@@ -239,6 +240,8 @@ def deployment():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"DAGs not parsed after 120 s: have {sorted(api.dag_ids())}")
             time.sleep(1)
+        # Unpausing a DAG with a schedule may start a run for its latest cron tick at once (catchup is off);
+        # the tests of the daily targets count such a run in.
         for dag_id in targets:
             api.set_paused(dag_id, False)
         yield Deployment(airflow, api, targets, scheduled_at)
@@ -249,4 +252,7 @@ def deployment():
             t.quicksight.stop()
         _drop_database(database)
         _flush_redis()
-        shutil.rmtree(home, ignore_errors=True)
+        if os.environ.get("OKTA_QS_KEEP_DEPLOYMENT_HOME") == "1":  # logs of every component, for debugging
+            print(f"\nDeployment home kept: {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)

@@ -4,6 +4,9 @@
 
 The tasks only wire; what they do lives in ``okta_quicksight_airflow.sync_tasks``
 and the plain-Python core ``okta_quicksight_sync``. See docs/operating.md.
+
+This file is not named ``okta_quicksight_sync.py``: Airflow puts dags/ on
+sys.path, and a module there of that name would shadow the core package.
 """
 
 from __future__ import annotations
@@ -95,11 +98,13 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
         def plan_sync():
             ctx = get_current_context()
             dag_run = ctx["dag_run"]
-            if str(dag_run.run_type).endswith("backfill"):
+            # run_type is an Enum whose str() is "DagRunType.BACKFILL": compare its value.
+            if getattr(dag_run.run_type, "value", dag_run.run_type) == "backfill":
                 interval_end = dag_run.data_interval_end or dag_run.run_after
-                reason = sync_tasks.superseded_reason(
-                    Variable.get(_last_converged_key(dag_id), default=None), interval_end.timestamp()
-                )
+                last = Variable.get(_last_converged_key(dag_id), default=None)
+                reason = sync_tasks.superseded_reason(last, interval_end.timestamp())
+                log.info("Backfill run: interval ended %s, last converged read %s: %s",
+                         interval_end, last, reason or "syncing")
                 if reason:
                     # Skipping here skips every write task without starting it; report still runs.
                     ctx["ti"].xcom_push(key="superseded", value=sync_tasks.skipped_plan(target, reason))
