@@ -27,6 +27,7 @@ from pathlib import Path
 from local_servers.okta_server import OktaServer
 from local_servers.quicksight_server import QuickSightServer
 
+from scenario_harness.runner import target_of
 from soak.faults import ScriptedFaults, install
 
 # Okta client settings for runs here: three failures in a row are absorbed
@@ -80,15 +81,6 @@ class RetryCounter(logging.Handler):
             logger.removeHandler(self)
             logger.setLevel(level)
             logger.propagate = propagate
-
-
-def target_of(scenario: dict) -> dict:
-    qs = scenario.get("quicksight", {})
-    target = dict(scenario["target"])
-    target.setdefault("aws_account_id", qs.get("account_id", "111122223333"))
-    target.setdefault("identity_region", qs.get("identity_region", "us-east-1"))
-    target.setdefault("namespace", qs.get("namespace", "default"))
-    return target
 
 
 class LocalSync:

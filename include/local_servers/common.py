@@ -13,6 +13,8 @@ BIND_HOST = "127.0.0.1"
 
 # Keys of a fault that say what to do; every other key must match the call.
 FAULT_ACTION_KEYS = frozenset({"service", "status", "error", "message", "times", "kind", "delay_s", "body"})
+# Keys a fault may match a call on.
+FAULT_MATCH_KEYS = frozenset({"path", "method", "endpoint", "operation"})
 
 
 class CallCounter:
@@ -50,12 +52,12 @@ class FaultPlan:
 
     def __init__(self, faults: list[dict] | None, service: str) -> None:
         self._lock = threading.Lock()
-        self._faults = [dict(f) for f in (faults or []) if f.get("service", service) == service]
+        self._faults = [_checked(f) for f in (faults or []) if f.get("service", service) == service]
         self.injected: Counter[str] = Counter()
 
     def add(self, fault: dict) -> None:
         with self._lock:
-            self._faults.append(dict(fault))
+            self._faults.append(_checked(fault))
 
     def clear(self) -> None:
         with self._lock:
@@ -75,6 +77,17 @@ class FaultPlan:
                     self.injected[fault.get("kind") or str(fault.get("status") or fault.get("error"))] += 1
                     return fault
         return None
+
+
+def _checked(fault: dict) -> dict:
+    """A copy of the fault; an unknown key is an error, not a fault that silently never fires."""
+    unknown = sorted(set(fault) - FAULT_ACTION_KEYS - FAULT_MATCH_KEYS)
+    if unknown:
+        raise ValueError(
+            f"fault {fault}: unknown key(s) {unknown}; a fault matches on {sorted(FAULT_MATCH_KEYS)} "
+            f"and says what to do with {sorted(FAULT_ACTION_KEYS)}"
+        )
+    return dict(fault)
 
 
 class QuietHandler(BaseHTTPRequestHandler):

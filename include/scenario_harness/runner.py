@@ -23,7 +23,7 @@ from local_servers.quicksight_server import QuickSightServer
 
 from scenario_harness.airflow_env import DAGS_FOLDER
 
-DAG_FILE = DAGS_FOLDER / "okta_quicksight_sync.py"
+DAG_FILE = DAGS_FOLDER / "okta_quicksight_sync_dag.py"
 DEFAULT_TOKEN = "local-test-token"
 
 
