@@ -20,7 +20,8 @@ from airflow.sdk import Param, Variable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from okta_quicksight_airflow import sync_tasks
-from okta_quicksight_airflow.targets import load_targets
+from okta_quicksight_sync.config import DEFAULT_SCHEDULE
+from okta_quicksight_airflow.targets import load_targets_leniently
 
 log = logging.getLogger(__name__)
 
@@ -190,5 +191,34 @@ def build_dag(dag_id: str, target: dict, schedule: str | None):
     return sync()
 
 
-for _dag_id, _config in load_targets().items():
+def build_broken_dag(dag_id: str, error: str):
+    """A target whose configuration is invalid: a DAG that says why, and fails every run with that message.
+
+    The other targets keep syncing; this one turns red on its daily schedule
+    until its configuration is fixed.
+    """
+
+    @dag(
+        dag_id=dag_id,
+        schedule=DEFAULT_SCHEDULE,
+        catchup=False,
+        description=f"CONFIGURATION ERROR: {error}"[:1000],
+        doc_md=f"**This target's configuration is invalid; nothing is synced.**\n\n{error}",
+        tags=["okta", "quicksight", "config-error"],
+    )
+    def broken():
+        @task(task_id="config_error", retries=0)
+        def config_error():
+            raise AirflowFailException(error)
+
+        config_error()
+
+    return broken()
+
+
+_targets, _broken = load_targets_leniently()
+for _dag_id, _config in _targets.items():
     globals()[_dag_id] = build_dag(_dag_id, _config.to_dict(), _config.schedule)
+for _dag_id, _error in _broken.items():
+    log.error("Okta -> QuickSight target not built: %s", _error)
+    globals()[_dag_id] = build_broken_dag(_dag_id, _error)

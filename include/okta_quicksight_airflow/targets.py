@@ -26,6 +26,17 @@ def targets_file() -> Path:
 
 def load_targets(path: Path | None = None) -> dict[str, TargetConfig]:
     """Read and validate every target; raises ConfigError naming the file, target and key."""
+    targets, broken = load_targets_leniently(path)
+    if broken:
+        raise ConfigError(next(iter(broken.values())))
+    return targets
+
+
+def load_targets_leniently(path: Path | None = None) -> tuple[dict[str, TargetConfig], dict[str, str]]:
+    """(valid targets, {dag_id: error} for the invalid ones), so one target's typo stops only that target.
+
+    A file that cannot be read at all still raises: no target is known then.
+    """
     path = path or targets_file()
     try:
         raw = json.loads(path.read_text())
@@ -35,12 +46,12 @@ def load_targets(path: Path | None = None) -> dict[str, TargetConfig]:
         raise ConfigError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f'{path}: expected a JSON object {{"<dag_id>": {{...target keys...}}}} with at least one target')
-    targets = {}
+    targets, broken = {}, {}
     for dag_id, target in raw.items():
         if not _DAG_ID.fullmatch(dag_id):
             raise ConfigError(f"{path}: {dag_id!r} is not a valid DAG id (letters, digits, _ . -)")
         try:
             targets[dag_id] = TargetConfig.from_dict(target)
         except ConfigError as exc:
-            raise ConfigError(f"{path}: target {dag_id!r}: {exc}") from None
-    return targets
+            broken[dag_id] = f"{path}: target {dag_id!r}: {exc}"
+    return targets, broken

@@ -174,19 +174,25 @@ def _load_dag_module(targets: dict, tmp_path: Path):
 
 
 def test_bad_target_error_names_target_and_key(tmp_path):
-    with pytest.raises(ConfigError) as info:
-        _load_dag_module({"sync_bad": {**TARGET, "max_deletion": 5}}, tmp_path)
-    assert "sync_bad" in str(info.value) and "max_deletion" in str(info.value)
+    """A broken target becomes a DAG that says why and fails every run with that message."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    module = _load_dag_module({"sync_bad": {**TARGET, "max_deletion": 5}}, tmp_path)
+    broken = module.sync_bad
+    assert "CONFIGURATION ERROR" in broken.description
+    for text in (broken.description, broken.doc_md):
+        assert "sync_bad" in text and "max_deletion" in text and "max_deletions" in text  # the key and the fix
+    assert [t.task_id for t in broken.tasks] == ["config_error"]
+    with pytest.raises(AirflowFailException, match="unknown key 'max_deletion'"):
+        broken.get_task("config_error").python_callable()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="targets.load_targets raises on the first bad target and dags/okta_quicksight_sync.py builds no DAG at "
-    "all, so one typo in one target stops every other target's sync (the rest of the run is not unaffected)",
-)
 def test_bad_target_leaves_other_targets_running(tmp_path):
     module = _load_dag_module({"sync_good": TARGET, "sync_bad": {**TARGET, "saml_roles": {"QuickSightReader": "VIEWER"}}}, tmp_path)
-    assert hasattr(module, "sync_good")
+    good = module.sync_good
+    assert "plan_sync" in good.task_ids and "deprovision" in good.task_ids
+    assert module.sync_bad.task_ids == ["config_error"]
+    assert "VIEWER" in module.sync_bad.description
 
 
 def test_recipient_who_is_a_reader_blocks_deprovisioning_only():
