@@ -3,6 +3,7 @@ counters for benchmarks, and the scenario's injected faults."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,6 +102,16 @@ class QuietHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _Httpd(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (a killed task, a timed-out request) is no server error worth a traceback."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class LocalServer:
     """Serve ``handler_cls`` on 127.0.0.1 in a daemon thread.
 
@@ -108,8 +119,7 @@ class LocalServer:
     """
 
     def __init__(self, handler_cls: type[BaseHTTPRequestHandler], app: object, port: int = 0, host: str | None = None) -> None:
-        self._httpd = ThreadingHTTPServer((host or BIND_HOST, port), handler_cls)
-        self._httpd.daemon_threads = True
+        self._httpd = _Httpd((host or BIND_HOST, port), handler_cls)
         self._httpd.app = app  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
