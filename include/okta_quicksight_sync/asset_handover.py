@@ -195,6 +195,9 @@ class AssetHandover:
         self.regions = tuple(dict.fromkeys(regions or [identity_region]))
         self._counts = CallCounts()
         self._recipient_checked: str | None = None
+        # Themes and templates have no owner search: they are listed, with their permissions, once per
+        # region for all the users this object hands over, not once per user (region, type) -> id -> permissions.
+        self._listed: dict[tuple[str, str], dict[str, list[dict]]] = {}
 
     @property
     def api_calls(self) -> dict[str, int]:
@@ -289,12 +292,26 @@ class AssetHandover:
                 return
 
     def _candidates(self, region: str, kind: AssetType, user_arn: str) -> Iterator[str]:
+        if not kind.searchable:
+            for asset_id, permissions in self._listing(region, kind).items():
+                if kind.manage_action in _actions_of(permissions, user_arn):
+                    yield asset_id
+            return
         item = f"{kind.name}s of {user_arn.rsplit('/', 2)[-2]}/{user_arn.rsplit('/', 1)[-1]}"
         params = dict(kind.find_params)
-        if kind.searchable:
-            params["Filters"] = [{"Name": "DIRECT_QUICKSIGHT_OWNER", "Operator": "StringEquals", "Value": user_arn}]
+        params["Filters"] = [{"Name": "DIRECT_QUICKSIGHT_OWNER", "Operator": "StringEquals", "Value": user_arn}]
         for summary in self._pages(region, kind.find_op, item, kind.list_key, **params):
             yield summary[kind.id_key]
+
+    def _listing(self, region: str, kind: AssetType) -> dict[str, list[dict]]:
+        """Every asset of a list-only type in a region with its permissions, read once per object."""
+        key = (region, kind.name)
+        if key not in self._listed:
+            ids = [s[kind.id_key] for s in self._pages(
+                region, kind.find_op, f"{kind.name}s in {region}", kind.list_key, **dict(kind.find_params)
+            )]
+            self._listed[key] = {asset_id: self._permissions(region, kind, asset_id) for asset_id in ids}
+        return self._listed[key]
 
     def _permissions(self, region: str, kind: AssetType, asset_id: str) -> list[dict]:
         item = f"{kind.name} {asset_id}"
@@ -344,12 +361,17 @@ class AssetHandover:
         for ref in sorted(check):
             kind = by_type[ref.type]
             try:
-                held = _actions_of(self._permissions(ref.region, kind, ref.id), user_arn)
+                permissions = self._permissions(ref.region, kind, ref.id)
             except QuickSightNotFoundError:
+                self._listed.get((ref.region, ref.type), {}).pop(ref.id, None)
                 continue  # deleted meanwhile: nothing left to own
             except QuickSightError as err:
                 result.failed.append(HandoverFailure(ref.type, ref.region, ref.id, f"read-back: {err}"))
                 continue
+            listing = self._listed.get((ref.region, ref.type))
+            if listing is not None and ref.id in listing:
+                listing[ref.id] = permissions  # later users of this run see the asset as it is now
+            held = _actions_of(permissions, user_arn)
             if kind.manage_action in held:
                 result.remaining.append(ref)
 

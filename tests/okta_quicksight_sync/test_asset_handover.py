@@ -90,8 +90,10 @@ def test_hands_over_one_asset_of_each_type_in_two_regions(server, factory):
     # Owner filters where they exist; themes and templates by listing them.
     calls = handover.api_calls
     for op in ("SearchDashboards", "SearchAnalyses", "SearchDataSets", "SearchDataSources", "SearchFolders",
-               "SearchTopics", "ListThemes", "ListTemplates"):
+               "SearchTopics"):
         assert calls[op] == 4, op  # find + read-back, in two regions
+    for op in ("ListThemes", "ListTemplates"):
+        assert calls[op] == 2, op  # listed once per region for the whole run, not per user or per read-back
     assert calls["UpdateDashboardPermissions"] == 4
     # Now, and only now, deleting the user loses nothing.
     directory = QuickSightDirectory(factory, ACCOUNT, "us-east-1")
@@ -104,6 +106,26 @@ def test_a_second_handover_finds_nothing_left(server, factory):
     assert handover.handover(LEAVER, ADMIN).clean
     again = handover.handover(LEAVER, ADMIN)
     assert again.clean and again.moved == [] and again.remaining == []
+
+
+def test_two_departing_users_in_one_run_list_themes_and_templates_once(server, factory):
+    """Themes and templates have no owner search: listing them per user would cost users x assets calls."""
+    handover = AssetHandover(factory, ACCOUNT, "us-east-1", "default", list(REGIONS))
+    assert handover.handover(LEAVER, ADMIN).clean
+    # The co-owner leaves too: the shared and viewed assets it still owns are found from the same listing,
+    # refreshed by the first hand-over's read-back (its -solo assets are not the co-owner's).
+    second = handover.handover(COOWNER, ADMIN)
+    assert second.clean, second.to_dict()
+    assert {(r.type, r.id) for r in second.moved if r.type in ("theme", "template")} == {
+        (kind, f"{kind}-{which}") for kind in ("theme", "template") for which in ("shared", "viewed")
+    }
+    for region in REGIONS:
+        for kind in ("theme", "template"):
+            for which in ("shared", "solo", "viewed"):
+                assert owners(server, kind, f"{kind}-{which}", region) == [ADMIN]
+    calls = handover.api_calls
+    assert calls["ListThemes"] == 2 and calls["ListTemplates"] == 2  # once per region, for both users
+    assert calls["SearchDashboards"] == 8  # searches stay per user: find + read-back, two regions, two users
 
 
 def test_a_failed_handover_leaves_the_user_and_its_assets_in_place(server, factory):
