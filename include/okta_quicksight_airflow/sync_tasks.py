@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from okta_quicksight_sync import apply, planner, report
 from okta_quicksight_sync.asset_handover import AssetHandover
@@ -83,9 +84,16 @@ def plan_sync(target: dict, params: dict) -> dict:
     started = time.time()
     config = resolve_config(target)
     okta = OktaHook(okta_conn_id=config.okta_conn_id)
-    okta_snapshot = read_okta(okta, config.okta_app_id, wants_members=config.wants_group_members)
     qs = QuickSightSide(config)
-    qs_snapshot = read_quicksight(qs.directory, config)
+    # Connections are resolved here, in the task's own thread; the two reads then only speak HTTP.
+    okta.get_conn()
+    qs.client_for_region(config.identity_region)
+    # Each side's rate limit bounds its own read, so both run at once: the read takes as long as
+    # the slower side, not the sum. Either failing fails the task (nothing planned from half a read).
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="read") as pool:
+        okta_read = pool.submit(read_okta, okta, config.okta_app_id, wants_members=config.wants_group_members)
+        qs_read = pool.submit(read_quicksight, qs.directory, config)
+        okta_snapshot, qs_snapshot = okta_read.result(), qs_read.result()
     plan = planner.plan(config, okta_snapshot, qs_snapshot, params)
     return {
         "config": config.to_dict(),
