@@ -98,8 +98,6 @@ def main(argv: list[str] | None = None) -> dict:
                     rl["baseline_okta_users_calls"] = users_calls
                     rl["baseline_floor_s"] = users_calls / limit * rl["window_s"]
             results["rate_limited"] = rl
-    results["user_groups_endpoint_missing"] = any(
-        (w.get("baseline") or {}).get("user_groups_endpoint_missing") for w in results["workloads"])
     rss_base = min(w["ours"]["rss_after_imports_mb"] for w in results["workloads"])
     results["settings"] = {"rss_base": rss_base}
     results["targets"] = doc.judge(results)

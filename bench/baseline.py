@@ -11,10 +11,8 @@ It hands over no assets: deleting a user leaves its assets without an owner.
 Same servers, orgs, names and ownership rules as the sync under test, so
 the two differ only in how they call the APIs.
 
-The local Okta server may not serve ``GET /api/v1/users/{id}/groups``.
-Each request is still sent (and counted by the server); when the server
-answers that it has no such endpoint, the user's groups are taken from the
-seeded org passed in, and the result says so.
+The per-user read is ``GET /api/v1/users/{id}/groups``, served by the local
+Okta server for this baseline alone.
 """
 
 from __future__ import annotations
@@ -27,21 +25,18 @@ PREFIX_MARK = "okta-sync:"
 
 
 class ReferenceDesign:
-    def __init__(self, target: dict, okta_url: str, okta_token: str, quicksight_client,
-                 seeded_user_groups: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, target: dict, okta_url: str, okta_token: str, quicksight_client) -> None:
         self.target = target
         self.okta_url = okta_url.rstrip("/")
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.headers.update({"Authorization": f"SSWS {okta_token}", "Accept": "application/json"})
         self.qs = quicksight_client
-        self.seeded_user_groups = seeded_user_groups or {}
         self.account = target["aws_account_id"]
         self.namespace = target.get("namespace", "default")
         self.roles: dict[str, str] = target["saml_roles"]
         self.prefix = target.get("group_prefix", "Okta-")
         self.protected = {target.get("asset_recipient"), *target.get("protected_users", [])}
-        self.endpoint_missing = False
         self.writes: dict[str, int] = {}
 
     # ------------------------------------------------------------------ Okta (Lambda 1)
@@ -55,9 +50,6 @@ class ReferenceDesign:
 
     def _user_groups(self, user_id: str) -> list[str]:
         r = self.session.get(f"{self.okta_url}/api/v1/users/{user_id}/groups", timeout=30)
-        if r.status_code == 404 and "/api/v1/users/" in (r.json().get("errorSummary") or ""):
-            self.endpoint_missing = True  # the server lacks the endpoint, not the user
-            return list(self.seeded_user_groups.get(user_id, []))
         r.raise_for_status()
         return [g["id"] for g in r.json()]
 
@@ -141,7 +133,7 @@ class ReferenceDesign:
         desired, wanted_groups = self.read_okta()
         self.sync_users(desired, wanted_groups)
         self.clean_up(desired, wanted_groups)
-        return {"writes": self.writes, "identities": len(desired), "user_groups_endpoint_missing": self.endpoint_missing}
+        return {"writes": self.writes, "identities": len(desired)}
 
 
 def _snake(op: str) -> str:

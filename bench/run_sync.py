@@ -112,14 +112,13 @@ def _statuses(*steps: dict) -> dict[str, int]:
     return counts
 
 
-def run_baseline(target: dict, okta_url: str, okta_token: str, seeded_user_groups: dict) -> dict:
+def run_baseline(target: dict, okta_url: str, okta_token: str) -> dict:
     from okta_quicksight_airflow.quicksight_clients import quicksight_client_factory
 
     from bench.baseline import ReferenceDesign
 
     client_for_region = quicksight_client_factory(target.get("aws_conn_id", "aws_default"), calls_per_second=None)
-    design = ReferenceDesign(target, okta_url, okta_token, client_for_region(target["identity_region"]),
-                             seeded_user_groups)
+    design = ReferenceDesign(target, okta_url, okta_token, client_for_region(target["identity_region"]))
     wall0, cpu0 = time.perf_counter(), time.process_time()
     out = design.run()
     out["phases"] = {"total": {"cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0}}
@@ -144,7 +143,7 @@ def main(argv: list[str]) -> int:
     if spec["mode"] == "ours":
         out = run_ours(spec["target"], spec.get("params") or {})
     else:
-        out = run_baseline(spec["target"], spec["okta_url"], spec["okta_token"], spec.get("seeded_user_groups") or {})
+        out = run_baseline(spec["target"], spec["okta_url"], spec["okta_token"])
     out["peak_rss_mb"] = peak_rss_mb()
     out["rss_after_imports_mb"] = rss_before
     Path(argv[1]).write_text(json.dumps(out))

@@ -31,14 +31,14 @@ class Runner:
         self.workdir = workdir
 
     def run(self, mode: str, servers: ServerProcess, target: dict, *, params: dict | None = None,
-            qs_per_second: float | None = None, seeded_user_groups: dict | None = None) -> dict:
+            qs_per_second: float | None = None) -> dict:
         env = {
             "AIRFLOW_CONN_OKTA_DEFAULT": json.dumps({"conn_type": "okta", "host": servers.okta_url, "password": OKTA_TOKEN}),
             "AIRFLOW_CONN_AWS_DEFAULT": servers.qs_connection,
             "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": str(qs_per_second or 0),
         }
         spec = {"mode": mode, "target": target, "params": params or {}, "env": env, "home": str(self.home),
-                "okta_url": servers.okta_url, "okta_token": OKTA_TOKEN, "seeded_user_groups": seeded_user_groups}
+                "okta_url": servers.okta_url, "okta_token": OKTA_TOKEN}
         fd, spec_path = tempfile.mkstemp(suffix=".json", dir=self.workdir)
         os.close(fd)
         out_path = spec_path.replace(".json", ".out.json")
@@ -85,11 +85,6 @@ def first_sync_writes(org: BenchOrg) -> dict[str, int]:
     }
 
 
-def user_groups_of(org: BenchOrg) -> dict[str, list[str]]:
-    """Each person's Okta groups: what the per-user endpoint would answer (the baseline's fallback)."""
-    return {p.id: sorted(p.groups) for p in org.people.values()}
-
-
 def workload(name: str, org: BenchOrg, qs_before: dict, result: dict, expected_writes: dict[str, int],
              baseline: dict | None = None) -> dict:
     return {"name": name, "size": org.size, "app_users": len(org.people), "app_groups": len(org.groups),
@@ -121,7 +116,7 @@ def run_size(size_org: BenchOrg, runner: Runner, *, first: bool, baseline: bool,
             if baseline:
                 after_ours = servers.dump()
                 servers.load_quicksight(before)
-                base = runner.run("baseline", servers, target, seeded_user_groups=user_groups_of(org))
+                base = runner.run("baseline", servers, target)
                 log(f"{org.size} first sync, baseline: {base['phases']['total']['wall_s']:.1f} s")
                 servers.load_quicksight(after_ours)
             out.append(workload("first sync", org, before, ours, first_sync_writes(org), base))
@@ -133,7 +128,7 @@ def run_size(size_org: BenchOrg, runner: Runner, *, first: bool, baseline: bool,
             log(f"{org.size} steady state: {ours['phases']['total']['wall_s']:.1f} s")
             base = None
             if baseline:
-                base = runner.run("baseline", servers, target, seeded_user_groups=user_groups_of(org))
+                base = runner.run("baseline", servers, target)
                 log(f"{org.size} steady state, baseline: {base['phases']['total']['wall_s']:.1f} s")
             out.append(workload("steady state", org, before, ours, {}, base))
 
@@ -145,7 +140,7 @@ def run_size(size_org: BenchOrg, runner: Runner, *, first: bool, baseline: bool,
         base = None
         if baseline:
             servers.load_quicksight(before)
-            base = runner.run("baseline", servers, target, seeded_user_groups=user_groups_of(churned))
+            base = runner.run("baseline", servers, target)
             log(f"{org.size} churn, baseline: {base['phases']['total']['wall_s']:.1f} s")
         expected = dict(changes["writes"])
         if ours["deletions_held"]:  # departing users leave their groups and keep their accounts and assets
