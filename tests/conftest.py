@@ -13,8 +13,28 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from scenario_harness import airflow_env
 
-_home = Path(tempfile.mkdtemp(prefix="okta-qs-test-airflow-"))
-atexit.register(shutil.rmtree, _home, ignore_errors=True)
+_root = Path(tempfile.mkdtemp(prefix="okta-qs-test-airflow-"))
+atexit.register(shutil.rmtree, _root, ignore_errors=True)
+_home = _root / "session"
 airflow_env.prepare(_home)
+# A pristine copy of the migrated database, taken before this process opens it: tests that start
+# other processes give them a home of their own (migrated_home()) rather than share this one's SQLite.
+_template = _root / "template"
+_template.mkdir()
+shutil.copy2(_home / "airflow.db", _template / "airflow.db")
+
+
+def _migrated_home(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(_template / "airflow.db", path / "airflow.db")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_home():
+    """``migrated_home(path)``: make ``path`` an Airflow home with a migrated SQLite database, fast."""
+    return _migrated_home

@@ -16,11 +16,12 @@ from bench import doc, measure
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
+def smoke(tmp_path_factory, migrated_home):
     out = tmp_path_factory.mktemp("bench")
-    # tests/conftest.py prepared a migrated Airflow home: the runs reuse it instead of migrating another.
+    # A copy of the session's migrated database (tests/conftest.py), so the runs need not migrate another.
+    home = migrated_home(out / "airflow")
     results = bench_main.main(["--smoke", "--out", str(out / "benchmarks.md"), "--json", str(out / "results.json"),
-                               "--airflow-home", os.environ["AIRFLOW_HOME"]])
+                               "--airflow-home", str(home)])
     return results, out
 
 

@@ -114,7 +114,7 @@ class Deployment:
             if len(runs) >= count and all(r["state"] in ("success", "failed") for r in runs):
                 return runs
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id}: {[(r['run_id'], r['state']) for r in runs]} after {timeout:.0f} s")
+                raise TimeoutError(f"{dag_id}: {[(r.get('dag_run_id'), r['state']) for r in runs]} after {timeout:.0f} s")
             time.sleep(1)
 
 

@@ -24,9 +24,19 @@ SHARED_EXAMPLES = REPO.parent / "shared" / "scenarios" / "examples"
 FILES = HERE / "files"
 
 
-def run_cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    # The test session's Airflow home is already migrated (tests/conftest.py); the CLI reuses it.
-    env = {**os.environ, "OKTA_QS_SYNC_HARNESS_HOME": os.environ["AIRFLOW_HOME"]}
+@pytest.fixture
+def run_cli(migrated_home, tmp_path):
+    """The CLI in a subprocess, in an Airflow home of its own: a copy of the session's migrated
+    database (tests/conftest.py), not the session's SQLite file, which this process has open."""
+    env = {**os.environ, "OKTA_QS_SYNC_HARNESS_HOME": str(migrated_home(tmp_path / "airflow"))}
+
+    def run(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
+        return _run_cli(env, *args, timeout=timeout)
+
+    return run
+
+
+def _run_cli(env: dict, *args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "scenario_harness", "run", *map(str, args)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
@@ -56,7 +66,7 @@ def check_result_shape(result: dict) -> None:
     [SHARED_EXAMPLES / "leaver-assets.json", FILES / "group-conflict.json"],
     ids=["success", "failed"],
 )
-def test_cli_writes_the_result_and_exits_0_whatever_the_outcome(tmp_path: Path, scenario_path: Path):
+def test_cli_writes_the_result_and_exits_0_whatever_the_outcome(run_cli, tmp_path: Path, scenario_path: Path):
     scenario = json.loads(scenario_path.read_text())
     result_path = tmp_path / "out" / "result.json"  # a folder that does not exist yet
     proc = run_cli(scenario_path, result_path)
@@ -72,7 +82,7 @@ def test_cli_writes_the_result_and_exits_0_whatever_the_outcome(tmp_path: Path, 
     assert summary in proc.stdout
 
 
-def test_cli_reports_a_missing_scenario_file(tmp_path: Path):
+def test_cli_reports_a_missing_scenario_file(run_cli, tmp_path: Path):
     missing = tmp_path / "no-such-scenario.json"
     result_path = tmp_path / "result.json"
     proc = run_cli(missing, result_path)
@@ -82,7 +92,7 @@ def test_cli_reports_a_missing_scenario_file(tmp_path: Path):
     assert not result_path.exists()
 
 
-def test_cli_reports_a_scenario_that_is_not_json(tmp_path: Path):
+def test_cli_reports_a_scenario_that_is_not_json(run_cli, tmp_path: Path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"name": "half a scenario", ')
     result_path = tmp_path / "result.json"
@@ -93,7 +103,7 @@ def test_cli_reports_a_scenario_that_is_not_json(tmp_path: Path):
     assert not result_path.exists()
 
 
-def test_cli_usage_error_without_a_result_path():
+def test_cli_usage_error_without_a_result_path(run_cli):
     proc = run_cli(SHARED_EXAMPLES / "first-sync.json")
     assert proc.returncode == 2
     assert "result" in proc.stderr
