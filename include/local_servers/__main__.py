@@ -7,13 +7,13 @@ answers STS); the servers run until interrupted.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from pathlib import Path
 
 from local_servers import common
+from local_servers.common import read_scenario
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,10 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--okta-port", type=int, default=0, help="Okta server port (default: any free port)")
     parser.add_argument("--quicksight-port", type=int, default=0, help="QuickSight + STS server port (default: any free port)")
     args = parser.parse_args(argv)
-    try:
-        scenario = json.loads(args.scenario.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"cannot read scenario {args.scenario}: {exc}", file=sys.stderr)
+    scenario = read_scenario(args.scenario)
+    if scenario is None:
         return 2
 
     common.BIND_HOST = args.host

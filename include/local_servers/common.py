@@ -3,6 +3,7 @@ counters for benchmarks, and the scenario's injected faults."""
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections import Counter
@@ -16,6 +17,15 @@ BIND_HOST = "127.0.0.1"
 FAULT_ACTION_KEYS = frozenset({"service", "status", "error", "message", "times", "kind", "delay_s", "body"})
 # Keys a fault may match a call on.
 FAULT_MATCH_KEYS = frozenset({"path", "method", "endpoint", "operation"})
+
+
+def read_scenario(path) -> dict | None:
+    """A scenario file's JSON, or None after telling stderr why it cannot be read (the CLIs exit 2)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"cannot read scenario {path}: {exc}", file=sys.stderr)
+        return None
 
 
 class CallCounter:

@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from local_servers.common import read_scenario
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scenario_harness")
@@ -19,10 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("result", type=Path)
     args = parser.parse_args(argv)
 
-    try:
-        scenario = json.loads(args.scenario.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"cannot read scenario {args.scenario}: {exc}", file=sys.stderr)
+    scenario = read_scenario(args.scenario)
+    if scenario is None:
         return 2
 
     from scenario_harness import airflow_env

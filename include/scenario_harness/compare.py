@@ -49,3 +49,13 @@ def state_differences(expected: dict, actual: dict) -> list[str]:
         + _diff("group", _groups(expected), _groups(actual))
         + _diff("asset", _assets(expected), _assets(actual))
     )
+
+
+def report_has(report: dict, check: dict) -> bool:
+    """Whether the report has an item matching an ``expect_report`` entry of a scenario file:
+    ``{"action", "item", "status"}`` compared exactly, and optionally ``"reason_contains"``."""
+    for item in report.get("items", []):
+        if all(item.get(k) == v for k, v in check.items() if k != "reason_contains"):
+            if check.get("reason_contains", "") in item.get("reason", ""):
+                return True
+    return False

@@ -21,7 +21,7 @@ if str(REPO) not in sys.path:  # soak/ is a top-level package of this repository
     sys.path.insert(0, str(REPO))
 
 from local_servers.okta_org import numbered_org  # noqa: E402
-from scenario_harness.compare import state_differences  # noqa: E402
+from scenario_harness.compare import report_has, state_differences  # noqa: E402
 
 from soak.driver import LocalSync  # noqa: E402
 from soak.oracle import convergence_differences, invariant_violations  # noqa: E402
@@ -36,14 +36,6 @@ def _scenario_params():
     for path in FILES:
         marks = [pytest.mark.xfail(strict=True, reason=PRODUCT_BUGS[path.stem])] if path.stem in PRODUCT_BUGS else []
         yield pytest.param(path, id=path.stem, marks=marks)
-
-
-def _report_has(report: dict, check: dict) -> bool:
-    for item in report.get("items", []):
-        if all(item.get(k) == v for k, v in check.items() if k != "reason_contains"):
-            if check.get("reason_contains", "") in item.get("reason", ""):
-                return True
-    return False
 
 
 def test_matrix_covers_the_issue():
@@ -74,7 +66,7 @@ def test_fault_scenario(path: Path, capfd):
         for needle in scenario.get("expect_messages", []):
             assert needle in messages, f"no message names {needle!r}"
         for check in scenario.get("expect_report", []):
-            assert _report_has(result.report, check), f"report lacks {check}"
+            assert report_has(result.report, check), f"report lacks {check}"
         if scenario.get("faults"):  # the fault really happened
             assert sum(sync.okta_faults.injected.values()) + sum(sync.qs_faults.injected.values()) > 0
         if scenario.get("limits"):  # paced on Remaining: Okta never had to refuse a request

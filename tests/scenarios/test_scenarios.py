@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scenario_harness.compare import state_differences
+from scenario_harness.compare import report_has, state_differences
 from scenario_harness.runner import run_scenario
 
 HERE = Path(__file__).parent
@@ -29,16 +29,7 @@ def test_scenario(path: Path):
     assert result["outcome"] == expect["outcome"], json.dumps(result["report"].get("errors"), indent=1)
     assert state_differences(expect["quicksight"], result["quicksight"]) == []
     for check in scenario.get("expect_report", []):
-        assert _report_has(result["report"], check), f"report lacks {check}"
-
-
-def _report_has(report: dict, check: dict) -> bool:
-    """expect_report entries: {"action", "item", "status"} and optionally "reason_contains"."""
-    for item in report.get("items", []):
-        if all(item.get(k) == v for k, v in check.items() if k != "reason_contains"):
-            if check.get("reason_contains", "") in item.get("reason", ""):
-                return True
-    return False
+        assert report_has(result["report"], check), f"report lacks {check}"
 
 
 def test_examples_exist():
