@@ -1,12 +1,13 @@
 """Checks a response of the local Okta against Okta's published management spec.
 
 The spec file fails openapi-core's strict spec check, so it is loaded with
-the spec validator off (API_FACTS.md); response validation still works. The
-spec's only server is `https://{yourOktaDomain}`, so requests are checked as
-if sent to `https://subdomain.okta.com`.
+the spec validator off; response validation still works. The spec's only
+server is `https://{yourOktaDomain}`, so requests are checked as if sent to
+`https://subdomain.okta.com`.
 
-Where the file is: `$OKTA_OPENAPI_SPEC`, else `../shared/okta/` beside the
-repository, else `/work/shared/okta/`.
+The file is vendored in the repository (`tests/vendor/okta/`, with its
+source and licence in `tests/vendor/README.md`), so a plain clone finds it;
+`$OKTA_OPENAPI_SPEC` points at another copy instead.
 """
 
 from __future__ import annotations
@@ -19,16 +20,25 @@ from urllib.parse import parse_qsl, urlsplit
 
 SPEC_NAME = "okta-management-openapi.yaml"
 SPEC_HOST = "https://subdomain.okta.com"
+# The vendored copy: include/local_servers/ -> the repository root -> tests/vendor/okta/.
+VENDORED_SPEC = Path(__file__).resolve().parents[2] / "tests" / "vendor" / "okta" / SPEC_NAME
 
 
 def spec_path() -> Path:
-    candidates = [os.environ.get("OKTA_OPENAPI_SPEC")]
-    candidates.append(str(Path(__file__).resolve().parents[2].parent / "shared" / "okta" / SPEC_NAME))
-    candidates.append(f"/work/shared/okta/{SPEC_NAME}")
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise FileNotFoundError(f"Okta's spec {SPEC_NAME} not found; set OKTA_OPENAPI_SPEC to its path (tried {candidates}).")
+    """`$OKTA_OPENAPI_SPEC` when set, else the vendored copy; a missing file is an error saying what to do."""
+    override = os.environ.get("OKTA_OPENAPI_SPEC")
+    path = Path(override) if override else VENDORED_SPEC
+    if path.is_file():
+        return path
+    if override:
+        raise FileNotFoundError(
+            f"Okta's spec not found at {path} (from OKTA_OPENAPI_SPEC); point OKTA_OPENAPI_SPEC at "
+            f"{SPEC_NAME}, or unset it to use the copy in the repository ({VENDORED_SPEC})."
+        )
+    raise FileNotFoundError(
+        f"Okta's spec not found at {path}; it is part of the repository (tests/vendor/okta/{SPEC_NAME}): "
+        f"restore it with `git checkout -- tests/vendor/okta/{SPEC_NAME}`, or set OKTA_OPENAPI_SPEC to a copy."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ ACCOUNT = "111122223333"
 NS = {"AwsAccountId": ACCOUNT, "Namespace": "default"}
 ADMIN = "QuickSightAdmin/admin@example.com"
 AUTHOR = "QuickSightAuthor/zed@example.com"
-EXAMPLES = Path("/work/shared/scenarios/examples")
+EXAMPLES = Path(__file__).parents[1] / "scenarios" / "examples"
 MODEL = botocore.session.get_session().get_service_model("quicksight")
 
 

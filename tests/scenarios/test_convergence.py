@@ -21,7 +21,7 @@ from scenario_harness.compare import state_differences
 from scenario_harness.runner import run_scenario
 
 HERE = Path(__file__).parent
-SHARED_EXAMPLES = HERE.parents[1].parent / "shared" / "scenarios" / "examples"
+SHARED_EXAMPLES = HERE / "examples"
 FILES = HERE / "files"
 
 # Okta's largest page per list endpoint (API_FACTS.md); the sync reads with these.

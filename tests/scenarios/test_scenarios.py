@@ -16,8 +16,7 @@ from scenario_harness.compare import report_has, state_differences
 from scenario_harness.runner import run_scenario
 
 HERE = Path(__file__).parent
-REPO = HERE.parents[1]
-SHARED_EXAMPLES = REPO.parent / "shared" / "scenarios" / "examples"
+SHARED_EXAMPLES = HERE / "examples"
 FILES = sorted(SHARED_EXAMPLES.glob("*.json")) + sorted((HERE / "files").glob("*.json"))
 
 
