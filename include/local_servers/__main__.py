@@ -18,7 +18,7 @@ from local_servers.common import read_scenario
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_servers", description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", type=Path, help="a scenario file (../shared/scenarios/FORMAT.md)")
+    parser.add_argument("scenario", type=Path, help="a scenario file (docs/scenario-format.md)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
     parser.add_argument("--okta-port", type=int, default=0, help="Okta server port (default: any free port)")
     parser.add_argument("--quicksight-port", type=int, default=0, help="QuickSight + STS server port (default: any free port)")

@@ -1,4 +1,4 @@
-"""State equality as ../shared/scenarios/FORMAT.md defines it.
+"""State equality as the scenario format defines it (docs/scenario-format.md, *Result*).
 
 Two states are equal when they hold the same users (user name, email, role,
 identity type), the same groups with the same members, and the same assets

@@ -1,4 +1,4 @@
-"""Run one scenario (../shared/scenarios/FORMAT.md) through the real DAG.
+"""Run one scenario file (docs/scenario-format.md) through the real DAG.
 
 Local Okta and QuickSight servers are seeded from the file; Airflow
 connections (environment variables, as in production) point the hook and
@@ -38,8 +38,8 @@ def target_of(scenario: dict) -> dict:
 
 
 def okta_window(limits: dict) -> dict:
-    """``limits.okta_window_s`` (this project's extension of FORMAT.md): a shorter Okta rate-limit
-    window than Okta's 60 s, so a scenario can wait for several resets in seconds."""
+    """``limits.okta_window_s`` (the project's extension, docs/scenario-format.md): a shorter Okta
+    rate-limit window than Okta's 60 s, so a scenario can wait for several resets in seconds."""
     return {"window_s": float(limits["okta_window_s"])} if limits.get("okta_window_s") else {}
 
 

@@ -1,7 +1,7 @@
 """`make scenario`'s command, `python -m scenario_harness run SCENARIO RESULT`, as a user runs it.
 
 Run in a subprocess, as make does: it writes the result in the shape of
-../shared/scenarios/FORMAT.md and exits 0 whenever the harness worked,
+docs/scenario-format.md and exits 0 whenever the harness worked,
 whatever the run's outcome; a scenario it cannot read is a non-zero exit
 with a message naming the file.
 """
@@ -20,7 +20,7 @@ from scenario_harness.compare import state_differences
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
-SHARED_EXAMPLES = REPO.parent / "shared" / "scenarios" / "examples"
+EXAMPLES = HERE / "examples"
 FILES = HERE / "files"
 
 
@@ -44,7 +44,7 @@ def _run_cli(env: dict, *args: str | Path, timeout: float = 300) -> subprocess.C
 
 
 def check_result_shape(result: dict) -> None:
-    """FORMAT.md's Result: outcome, QuickSight's whole state in the scenario's shape, the run's report."""
+    """docs/scenario-format.md's Result: outcome, QuickSight's whole state in the scenario's shape, the run's report."""
     assert set(result) >= {"outcome", "quicksight", "report"}
     assert result["outcome"] in ("success", "failed", "held")
     state = result["quicksight"]
@@ -63,7 +63,7 @@ def check_result_shape(result: dict) -> None:
 
 @pytest.mark.parametrize(
     "scenario_path",
-    [SHARED_EXAMPLES / "leaver-assets.json", FILES / "group-conflict.json"],
+    [EXAMPLES / "leaver-assets.json", FILES / "group-conflict.json"],
     ids=["success", "failed"],
 )
 def test_cli_writes_the_result_and_exits_0_whatever_the_outcome(run_cli, tmp_path: Path, scenario_path: Path):
@@ -104,6 +104,6 @@ def test_cli_reports_a_scenario_that_is_not_json(run_cli, tmp_path: Path):
 
 
 def test_cli_usage_error_without_a_result_path(run_cli):
-    proc = run_cli(SHARED_EXAMPLES / "first-sync.json")
+    proc = run_cli(EXAMPLES / "first-sync.json")
     assert proc.returncode == 2
     assert "result" in proc.stderr
