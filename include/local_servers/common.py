@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 BIND_HOST = "127.0.0.1"
 
 # Keys of a fault that say what to do; every other key must match the call.
-FAULT_ACTION_KEYS = frozenset({"service", "status", "error", "message", "times", "kind", "delay_s", "body"})
+# `error_code`: the Okta errorCode of a `status` fault (e.g. 403 with "E0000005").
+FAULT_ACTION_KEYS = frozenset({"service", "status", "error", "error_code", "message", "times", "kind", "delay_s", "body"})
 # Keys a fault may match a call on.
 FAULT_MATCH_KEYS = frozenset({"path", "method", "endpoint", "operation"})
 

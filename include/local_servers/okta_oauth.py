@@ -190,3 +190,29 @@ class OAuthAuthority:
         with self._lock:
             for issued in self._tokens.values():
                 issued.expires_at = 0.0
+
+
+# The signing algorithms Okta lists in its DPoP challenges.
+DPOP_CHALLENGE_ALGS = "RS256 RS384 RS512 ES256 ES384 ES512"
+
+
+def challenge(scheme: str, org_url: str, path: str, error: str | None = None, description: str | None = None, scope: str | None = None) -> str:
+    """A `WWW-Authenticate` value in the form Okta's own resource challenges take.
+
+    Bearer/DPoP: Okta's published captures read `Bearer authorization_uri="<org>/oauth2/v1/authorize",
+    realm="<org>", scope=..., error=..., error_description=..., resource="<path>"` (DPoP adds
+    `algs=...` first). SSWS (or no credentials): no recorded Okta challenge was found; this server
+    answers `SSWS realm="<org>"` so a 401 always says which scheme it wants (RFC 9110 requires one).
+    """
+    if scheme not in ("Bearer", "DPoP"):
+        return f'SSWS realm="{org_url}"'
+    params = [f'algs="{DPOP_CHALLENGE_ALGS}"'] if scheme == "DPoP" else []
+    params += [f'authorization_uri="{org_url}/oauth2/v1/authorize"', f'realm="{org_url}"']
+    if scope:
+        params.append(f'scope="{scope}"')
+    if error:
+        params.append(f'error="{error}"')
+    if description:
+        params.append('error_description="{}"'.format(description.replace('"', "'")))
+    params.append(f'resource="{path}"')
+    return f"{scheme} {', '.join(params)}"

@@ -190,3 +190,38 @@ def numbered_org(n_users: int = 3, n_groups: int = 2, members_per_group: int | N
         "app_groups": [g["id"] for g in groups],
         **extra,
     }
+
+
+# Optional fields real Okta sends as `null` when they have no value (API_FACTS.md). The spec
+# marks some of them non-nullable, so the normal answers leave them out; only the `okta_wire`
+# fault kind (okta_server.py) serves them, to show a client the shape real Okta sends.
+NULL_WHEN_ABSENT = {
+    "user": ("activated", "lastLogin", "passwordChanged", "transitioningToStatus"),
+    "user.profile": ("email", "mobilePhone", "secondEmail"),
+    "app_user": ("externalId", "lastSync", "passwordChanged"),
+    "app_user.profile": ("samlRoles",),
+    "group.profile": ("description",),
+}
+
+
+def with_okta_nulls(obj: object) -> object:
+    """A copy of an answer with its absent optional fields as explicit nulls, as real Okta sends them."""
+    if isinstance(obj, list):
+        return [with_okta_nulls(item) for item in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {k: with_okta_nulls(v) for k, v in obj.items()}
+    profile = out.get("profile") if isinstance(out.get("profile"), dict) else None
+    if "objectClass" in out:
+        kind = "group"
+    elif "scope" in out and "credentials" in out:
+        kind = "app_user"
+    elif profile is not None and "login" in profile:
+        kind = "user"
+    else:
+        return out
+    for name in NULL_WHEN_ABSENT.get(kind, ()):
+        out.setdefault(name, None)
+    for name in NULL_WHEN_ABSENT.get(f"{kind}.profile", ()):
+        profile.setdefault(name, None)
+    return out

@@ -15,6 +15,8 @@ It speaks Okta's management API as far as the sync reads it:
 - Okta's error bodies `{errorCode, errorSummary, errorLink, errorId, errorCauses}`:
   401 E0000011 (missing, unknown or expired token), 403 E0000006 (a token
   without the endpoint's scope), 404 E0000007, 429 E0000047, 500 E0000009.
+  Every 401 carries a `WWW-Authenticate` challenge (`okta_oauth.challenge`:
+  Okta's published form for Bearer and DPoP, `SSWS realm="<org>"` otherwise).
 - Auth: `SSWS <okta.api_token>` (default `local-test-token`), `Bearer` and
   `DPoP` access tokens from the token endpoint.
 - Rate limits per endpoint family with Okta's headers `X-Rate-Limit-Limit`,
@@ -24,13 +26,22 @@ It speaks Okta's management API as far as the sync reads it:
   `limits=None` means Okta's published per-minute limits
   (`OKTA_DEFAULT_LIMITS_PER_MINUTE`); a scenario's `limits` dict replaces
   them with its `okta_per_minute` (absent or `{}`: nothing is limited, as
-  FORMAT.md says for a scenario without `limits`).
+  FORMAT.md says for a scenario without `limits`). The three headers come
+  on EVERY response, as on Okta: a path no limit covers reports
+  `UNREACHED_LIMIT` per window, counting down, which no run reaches.
 - The scenario's faults for service `okta` (common.FaultPlan), matched on
   `path` (e.g. "/api/v1/groups/00g2/users"), `method` or `endpoint` (e.g.
   "GET /api/v1/apps/{appId}/users"): `"status": N` answers Okta's error body
-  for N; `"kind": "reset"` drops the connection without an answer;
-  `"kind": "timeout"` waits `delay_s` (default 5) before answering normally;
-  `"kind": "invalid_json"` answers 200 with a body that is not JSON.
+  for N, with `"error_code"` (e.g. "E0000005") and `"message"` replacing the
+  default errorCode and errorSummary; `"kind": "reset"` drops the connection
+  without an answer; `"kind": "timeout"` waits `delay_s` (default 5) before
+  answering normally; `"kind": "invalid_json"` answers 200 with a body that
+  is not JSON; `"kind": "html_404"` answers 404 with an HTML sign-in page and
+  no errorCode (what a host that is not an Okta org answers);
+  `"kind": "okta_wire"` answers as usual (or with `status`, that error) in
+  the bytes real Okta sends: gzip when the client accepts it, chunked,
+  lowercase header names, `application/json;charset=UTF-8`, and `null` for
+  absent optional fields (`okta_org.with_okta_nulls`).
 
 The `okta` section is FORMAT.md's, plus these optional keys:
 
@@ -52,6 +63,7 @@ dropped connection).
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import secrets
@@ -62,8 +74,8 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local_servers.common import CallCounter, FaultPlan, LocalServer, QuietHandler
-from local_servers.okta_oauth import DPoPFailure, OAuthAuthority, OAuthFailure
-from local_servers.okta_org import OktaOrg
+from local_servers.okta_oauth import DPoPFailure, OAuthAuthority, OAuthFailure, challenge
+from local_servers.okta_org import OktaOrg, with_okta_nulls
 
 # Okta's published per-minute limits for the endpoint families the sync touches
 # (Enterprise/Workforce column; /api/v1/apps* is about 100 per org, API_FACTS.md).
@@ -73,6 +85,9 @@ OKTA_DEFAULT_LIMITS_PER_MINUTE = {
     "/api/v1/users": 600,
     "/oauth2/v1/token": 600,
 }
+OKTA_FAULT_KINDS = frozenset({"reset", "timeout", "invalid_json", "html_404", "okta_wire"})
+# What a path no limit covers reports per window: a limit no run reaches (Okta sends the headers on every answer).
+UNREACHED_LIMIT = 1_000_000
 
 # endpoint template -> (regex, scope needed with OAuth, (min, default, max) page size or None)
 ROUTES: list[tuple[str, re.Pattern, str | None, tuple[int, int, int] | None]] = [
@@ -103,8 +118,24 @@ ERROR_SUMMARIES = {
 }
 
 
+# Okta's summaries for codes a fault may name with `error_code` (Okta's error code reference).
+CODE_SUMMARIES = {
+    "E0000005": "Invalid session",
+    "E0000015": "You do not have permission to access the feature you are requesting",
+    **{code: text for code, text in ERROR_SUMMARIES.values()},
+}
+
+SIGN_IN_PAGE = (
+    b"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign In</title></head>\n"
+    b"<body><div id=\"signin-container\"><h1>Sign In</h1><p>The page you are looking for can't be found.</p>"
+    b"</div></body></html>\n"
+)
+
+
 def okta_error_body(status: int, summary: str | None = None, code: str | None = None) -> dict:
     default_code, default_summary = ERROR_SUMMARIES.get(status, ("E0000009", "Internal Server Error"))
+    if code and code != default_code:
+        default_summary = CODE_SUMMARIES.get(code, default_summary)
     code = code or default_code
     return {
         "errorCode": code,
@@ -131,26 +162,33 @@ class RateLimiter:
     def _reset(self, now: float) -> int:
         return int(-(-((now // self.window_s) + 1) * self.window_s // 1))  # next window start, epoch s rounded up
 
-    def headers_for(self, path: str) -> dict[str, str]:
-        """Headers of an injected 429: the family's limit (or 0 if unlimited) and the next reset."""
+    def _bucket(self, path: str) -> tuple[str, int, bool]:
+        """(bucket key, limit per window, enforced) for `path`; uncovered paths share one unenforced bucket."""
         fam = self.family(path)
+        if fam is None:
+            return "", UNREACHED_LIMIT, False
+        return fam, self.per_window[fam], True
+
+    def headers_for(self, path: str) -> dict[str, str]:
+        """The headers for an answer that spends nothing (a fault, an unknown route): the window as it stands."""
+        fam, limit, _ = self._bucket(path)
+        now = time.time()
+        with self._lock:
+            used = self._counts.get((fam, int(now // self.window_s)), 0)
         return {
-            "X-Rate-Limit-Limit": str(self.per_window.get(fam, 0) if fam else 0),
-            "X-Rate-Limit-Remaining": "0",
-            "X-Rate-Limit-Reset": str(self._reset(time.time())),
+            "X-Rate-Limit-Limit": str(limit),
+            "X-Rate-Limit-Remaining": str(max(0, limit - used)),
+            "X-Rate-Limit-Reset": str(self._reset(now)),
         }
 
     def take(self, path: str) -> tuple[bool, dict[str, str]]:
         """(allowed, headers) for one request to `path`."""
-        fam = self.family(path)
-        if fam is None:
-            return True, {}
-        limit = self.per_window[fam]
+        fam, limit, enforced = self._bucket(path)
         now = time.time()
         window = int(now // self.window_s)
         with self._lock:
             used = self._counts.get((fam, window), 0)
-            allowed = used < limit
+            allowed = used < limit or not enforced
             if allowed:
                 used += 1
                 self._counts[(fam, window)] = used
@@ -178,6 +216,10 @@ class OktaServer:
     ) -> None:
         self.counter = CallCounter()
         self.statuses = CallCounter()
+        for fault in faults or []:
+            kind = fault.get("kind")
+            if fault.get("service", "okta") == "okta" and kind is not None and kind not in OKTA_FAULT_KINDS:
+                raise ValueError(f"okta fault {fault}: unknown kind {kind!r}; the local Okta knows {sorted(OKTA_FAULT_KINDS)}")
         self.faults = FaultPlan(faults, "okta")
         per_minute = OKTA_DEFAULT_LIMITS_PER_MINUTE if limits is None else (limits.get("okta_per_minute") or {})
         self.rate_limiter = RateLimiter(per_minute, window_s)
@@ -219,20 +261,50 @@ class _OktaHandler(QuietHandler):
 
     # -- plumbing -----------------------------------------------------------------
 
-    def _send(self, status: int, body: object, headers: dict | None = None, raw: bytes | None = None) -> None:
+    def _send(
+        self, status: int, body: object, headers: dict | None = None, raw: bytes | None = None, content_type: str = "application/json"
+    ) -> None:
+        """One answer; every one carries the rate-limit headers, every 401 a challenge (as on Okta)."""
+        headers = dict(headers or {})
+        if not any(k.lower() == "x-rate-limit-limit" for k in headers):
+            headers.update(self.app.rate_limiter.headers_for(self._path))
+        if status == 401 and not any(k.lower() == "www-authenticate" for k in headers):
+            headers["WWW-Authenticate"] = challenge(self._scheme(), self.app.url, self._path, "invalid_token", "The access token is invalid.")
+        wire = self._wire
+        if wire:
+            body = with_okta_nulls(body)
+            if content_type == "application/json":
+                content_type = "application/json;charset=UTF-8"
         data = raw if raw is not None else json.dumps(body).encode()
+        if wire and "gzip" in (self.headers.get("Accept-Encoding") or "").lower():
+            data = gzip.compress(data)
+            headers["Content-Encoding"] = "gzip"
         self.app.statuses.add(str(status))  # before the answer leaves, so a client never sees it uncounted
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
+        name = str.lower if wire else (lambda k: k)  # real Okta's answers arrive with lowercase names
+        self.send_header(name("Content-Type"), content_type)
+        if wire:
+            self.send_header("transfer-encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
             for one in v if isinstance(v, list) else [v]:  # Okta sends one Link header per relation
-                self.send_header(k, one)
+                self.send_header(name(k), one)
         self.end_headers()
-        self.wfile.write(data)
+        if wire:
+            half = len(data) // 2  # two chunks and the terminator, as a streamed answer comes
+            for chunk in (data[:half], data[half:]):
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(data)
 
-    def _error(self, status: int, summary: str | None = None, headers: dict | None = None) -> None:
-        self._send(status, okta_error_body(status, summary), headers)
+    def _scheme(self) -> str:
+        return (self.headers.get("Authorization") or "").partition(" ")[0]
+
+    def _error(self, status: int, summary: str | None = None, headers: dict | None = None, code: str | None = None) -> None:
+        self._send(status, okta_error_body(status, summary, code), headers)
 
     def _drop_connection(self) -> None:
         self.app.statuses.add("0")
@@ -266,6 +338,7 @@ class _OktaHandler(QuietHandler):
         app = self.app
         parts = urlsplit(self.path)
         path = parts.path
+        self._path, self._wire = path, False
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -290,7 +363,12 @@ class _OktaHandler(QuietHandler):
             elif kind == "invalid_json":
                 self._send(200, None, raw=b'[{"id": "00u1", "status": ')
                 return
-            elif fault.get("status"):
+            elif kind == "html_404":
+                self._send(404, None, raw=SIGN_IN_PAGE, content_type="text/html;charset=utf-8")
+                return
+            elif kind == "okta_wire":
+                self._wire = True  # then answered as below, in real Okta's bytes
+            if fault.get("status"):
                 status = int(fault["status"])
                 headers = {}
                 if status == 429:
@@ -298,7 +376,7 @@ class _OktaHandler(QuietHandler):
                 if "body" in fault:
                     self._send(status, fault["body"], headers)
                 else:
-                    self._error(status, fault.get("message"), headers)
+                    self._error(status, fault.get("message"), headers, fault.get("error_code"))
                 return
 
         if route is None:
@@ -341,14 +419,15 @@ class _OktaHandler(QuietHandler):
             try:
                 grant = app.oauth.check_access(scheme, credential, self.headers.get("DPoP"), method, app.url + path)
             except DPoPFailure as exc:
-                return 401, f"Invalid token provided ({exc})", {"WWW-Authenticate": 'DPoP error="invalid_dpop_proof"'}
+                return 401, f"Invalid token provided ({exc})", {"WWW-Authenticate": challenge("DPoP", app.url, path, "invalid_dpop_proof", str(exc), scope)}
             if grant is None:
-                return 401, "Invalid token provided", {"WWW-Authenticate": f'{scheme} error="invalid_token"'}
+                return 401, "Invalid token provided", {"WWW-Authenticate": challenge(scheme, app.url, path, "invalid_token", "The access token is invalid.", scope)}
             if scope and scope not in grant.scopes:
+                described = "The access token provided does not contain the required scopes."
                 return (
                     403,
                     "You do not have permission to perform the requested action",
-                    {"WWW-Authenticate": f'{scheme} error="insufficient_scope", scope="{scope}"'},
+                    {"WWW-Authenticate": challenge(scheme, app.url, path, "insufficient_scope", described, scope)},
                 )
             return None
         return 401, "Invalid token provided", {}

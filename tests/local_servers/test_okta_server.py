@@ -12,7 +12,7 @@ from openapi_core.validation.response.exceptions import InvalidData
 
 from local_servers import okta_spec
 from local_servers.okta_org import numbered_org
-from local_servers.okta_server import OKTA_DEFAULT_LIMITS_PER_MINUTE, OktaServer
+from local_servers.okta_server import OKTA_DEFAULT_LIMITS_PER_MINUTE, UNREACHED_LIMIT, OktaServer
 
 APP_ID = "0oaqs1"
 SSWS = {"Authorization": "SSWS local-test-token"}
@@ -190,8 +190,9 @@ def test_rate_limit_headers_and_429_with_reset_in_the_future(serve):
     assert time.time() < int(refused.headers["X-Rate-Limit-Reset"]) <= time.time() + 31
     # the longest prefix wins: app groups have their own bucket
     assert get(server, f"/api/v1/apps/{APP_ID}/groups").headers["X-Rate-Limit-Limit"] == "5"
-    # unmatched paths are unlimited and carry no headers
-    assert "X-Rate-Limit-Limit" not in get(server, "/api/v1/groups/00g00000/users").headers
+    # unmatched paths are never refused, but still carry the headers (as on Okta), with a limit no run reaches
+    unlimited = get(server, "/api/v1/groups/00g00000/users").headers
+    assert int(unlimited["X-Rate-Limit-Limit"]) == UNREACHED_LIMIT and int(unlimited["X-Rate-Limit-Remaining"]) == UNREACHED_LIMIT - 1
 
 
 def test_the_window_resets(serve):
@@ -337,3 +338,169 @@ def test_dpop_bound_token_needs_a_matching_proof(serve, service_key):
     other_url = auth.headers_for(client, "GET", f"{server.url}/api/v1/groups/00g00000/users")
     refused = requests.get(url, headers=other_url, timeout=5)
     assert refused.status_code == 401 and "invalid_dpop_proof" in refused.headers["WWW-Authenticate"]
+
+
+# -- headers on every answer, challenges on 401s, real Okta's wire shapes ----------------
+
+
+def _rate_headers_ok(response, limit=UNREACHED_LIMIT, window_s=60):
+    headers = response.headers
+    assert int(headers["X-Rate-Limit-Limit"]) == limit, (response.status_code, response.url)
+    assert 0 <= int(headers["X-Rate-Limit-Remaining"]) <= limit
+    assert time.time() < int(headers["X-Rate-Limit-Reset"]) <= time.time() + window_s + 1
+
+
+def test_rate_limit_headers_on_every_answer_without_limits(serve):
+    """A scenario without limits: nothing refused, yet every answer reports a limit the run never reaches."""
+    path = f"/api/v1/apps/{APP_ID}/users"
+    server = serve(faults=[
+        {"service": "okta", "path": "/api/v1/groups/00g00001/users", "status": 500},
+        {"service": "okta", "path": "/api/v1/groups/00g00002/users", "kind": "html_404"},
+        {"service": "okta", "path": "/api/v1/groups/00g00002", "kind": "invalid_json"},
+        {"service": "okta", "path": "/api/v1/groups", "status": 403, "error_code": "E0000005"},
+    ])
+    answers = [
+        get(server, path),
+        get(server, path, headers={"Authorization": "SSWS wrong"}),
+        get(server, "/api/v1/apps/0oaNOPE/users"),
+        get(server, "/api/v1/nothing/here"),
+        requests.post(server.url + path, headers=SSWS, timeout=5),  # 405
+        requests.post(server.url + "/oauth2/v1/token", data={"grant_type": "client_credentials"}, timeout=5),
+        get(server, "/api/v1/groups/00g00001/users"),
+        get(server, "/api/v1/groups/00g00002/users"),
+        get(server, "/api/v1/groups/00g00002"),
+        get(server, "/api/v1/groups"),
+    ]
+    assert [a.status_code for a in answers] == [200, 401, 404, 404, 405, 401, 500, 404, 200, 403]
+    for answer in answers:
+        _rate_headers_ok(answer)
+    # the uncovered bucket still counts down, as Okta's does
+    again = get(server, path)
+    assert int(again.headers["X-Rate-Limit-Remaining"]) < int(answers[0].headers["X-Rate-Limit-Remaining"])
+
+
+def test_rate_limit_headers_with_limits_on_refusals_and_faults(serve):
+    server = serve(limits={"okta_per_minute": {"/api/v1/apps": 3}}, faults=[{"service": "okta", "path": f"/api/v1/apps/{APP_ID}/users", "status": 503}])
+    fault = get(server, f"/api/v1/apps/{APP_ID}/users")
+    refused = get(server, f"/api/v1/apps/{APP_ID}/users", headers={"Authorization": "SSWS wrong"})
+    _rate_headers_ok(fault, limit=3)
+    _rate_headers_ok(refused, limit=3)
+    assert fault.headers["X-Rate-Limit-Remaining"] == "3"  # a fault spends nothing
+    assert refused.headers["X-Rate-Limit-Remaining"] == "2"
+
+
+def test_every_401_carries_a_challenge(serve, service_key):
+    key, jwk = service_key
+    section = numbered_org(n_users=1, n_groups=1, oauth_clients=[{"client_id": "0oasvc", "public_jwk": jwk, "scopes": ["okta.apps.read"]}])
+    server = serve(section, faults=[{"service": "okta", "path": "/api/v1/groups/00g00000", "status": 401, "error_code": "E0000015"}])
+    path = f"/api/v1/apps/{APP_ID}/users"
+    for headers in ({"Authorization": "SSWS wrong"}, {}, {"Authorization": "Basic dXNlcjpwdw=="}):
+        answer = get(server, path, headers=headers)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"] == f'SSWS realm="{server.url}"'
+    bearer = get(server, path, headers={"Authorization": "Bearer made-up"})
+    assert bearer.status_code == 401
+    assert bearer.headers["WWW-Authenticate"] == (
+        f'Bearer authorization_uri="{server.url}/oauth2/v1/authorize", realm="{server.url}", scope="okta.apps.read", '
+        f'error="invalid_token", error_description="The access token is invalid.", resource="{path}"'
+    )
+    dpop = get(server, path, headers={"Authorization": "DPoP made-up"})
+    assert dpop.status_code == 401 and dpop.headers["WWW-Authenticate"].startswith('DPoP algs="RS256 RS384 RS512 ES256 ES384 ES512", authorization_uri=')
+    feature = get(server, "/api/v1/groups/00g00000")
+    assert (feature.status_code, feature.json()["errorCode"]) == (401, "E0000015")
+    assert feature.headers["WWW-Authenticate"] == f'SSWS realm="{server.url}"'
+    token_url = server.url + "/oauth2/v1/token"
+    form = {"grant_type": "client_credentials", "scope": "okta.apps.read",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    unknown_client = requests.post(token_url, data={**form, "client_assertion": _assertion(key, "0oaother", token_url)}, timeout=5)
+    assert unknown_client.status_code == 401 and unknown_client.headers["WWW-Authenticate"]
+    # and only 401s: a good answer and a 404 carry none
+    assert "WWW-Authenticate" not in get(server, path).headers
+    assert "WWW-Authenticate" not in get(server, "/api/v1/apps/0oaNOPE/users").headers
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "summary"),
+    [(403, "E0000005", "Invalid session"), (401, "E0000015", "You do not have permission to access the feature you are requesting")],
+)
+def test_a_fault_can_name_the_error_code(serve, status, code, summary):
+    path = f"/api/v1/apps/{APP_ID}/users"
+    server = serve(faults=[{"service": "okta", "path": path, "status": status, "error_code": code}])
+    answer = get(server, path)
+    body = answer.json()
+    assert (answer.status_code, body["errorCode"], body["errorLink"], body["errorSummary"]) == (status, code, code, summary)
+    assert get(server, path).status_code == 200  # used up
+    if status == 403:
+        okta_spec.validate_requests_response(answer)
+
+
+def test_html_404_is_a_sign_in_page_without_an_error_code(serve):
+    path = f"/api/v1/apps/{APP_ID}/users"
+    server = serve(faults=[{"service": "okta", "path": path, "kind": "html_404"}])
+    answer = get(server, path)
+    assert answer.status_code == 404 and answer.headers["Content-Type"].startswith("text/html")
+    assert b"<html" in answer.content and b"errorCode" not in answer.content
+    with pytest.raises(ValueError):
+        answer.json()
+    assert server.faults.injected == {"html_404": 1}
+
+
+def _raw_get(server, path, accept_encoding: str | None):
+    """The answer's status, header (name, value) pairs as sent, and body after de-chunking (http.client keeps name case)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    try:
+        conn.putrequest("GET", path, skip_accept_encoding=True)
+        conn.putheader("Authorization", SSWS["Authorization"])
+        if accept_encoding:
+            conn.putheader("Accept-Encoding", accept_encoding)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        conn.close()
+
+
+def test_okta_wire_answers_gzip_chunked_lowercase_with_nulls(serve):
+    import gzip
+    import json
+
+    path = f"/api/v1/apps/{APP_ID}/users?expand=user"
+    section = numbered_org(n_users=2, n_groups=0)
+    del section["app_users"][1]["saml_roles"]
+    server = serve(section, faults=[{"service": "okta", "path": f"/api/v1/apps/{APP_ID}/users", "kind": "okta_wire", "times": 3}])
+    status, headers, body = _raw_get(server, path, "gzip, deflate")
+    names = dict(headers)
+    assert status == 200
+    assert all(name == name.lower() for name, _ in headers if name not in ("Server", "Date")), headers
+    assert names["content-type"] == "application/json;charset=UTF-8"
+    assert names["content-encoding"] == "gzip" and names["transfer-encoding"] == "chunked" and "content-length" not in names
+    assert {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset", "link"} <= set(names)
+    users = json.loads(gzip.decompress(body))
+    assert [u["id"] for u in users] == ["00u00000", "00u00001"]
+    assert users[0]["externalId"] is None and users[0]["_embedded"]["user"]["lastLogin"] is None
+    assert users[1]["profile"]["samlRoles"] is None and users[0]["profile"]["samlRoles"] == ["QuickSightReader"]
+    # a client that does not accept gzip gets the same JSON uncompressed (still chunked)
+    status, headers, plain = _raw_get(server, path, None)
+    assert "content-encoding" not in dict(headers) and json.loads(plain) == users
+    # requests undoes both layers
+    assert get(server, f"/api/v1/apps/{APP_ID}/users", expand="user").json() == users
+    assert get(server, f"/api/v1/apps/{APP_ID}/users", expand="user").headers.get("Content-Encoding") is None  # used up
+
+
+def test_okta_wire_with_a_status_sends_that_error_compressed(serve):
+    import gzip
+    import json
+
+    path = f"/api/v1/apps/{APP_ID}/users"
+    server = serve(faults=[{"service": "okta", "path": path, "kind": "okta_wire", "status": 403, "error_code": "E0000005"}])
+    status, headers, body = _raw_get(server, path, "gzip")
+    assert status == 403 and dict(headers)["content-encoding"] == "gzip"
+    assert json.loads(gzip.decompress(body))["errorCode"] == "E0000005"
+
+
+def test_an_unknown_okta_fault_kind_is_refused():
+    with pytest.raises(ValueError, match="html_404"):
+        OktaServer(numbered_org(n_users=1, n_groups=0), [{"service": "okta", "path": "/x", "kind": "html404"}])
