@@ -9,6 +9,7 @@ ${VAR} it names backed by something real in the project.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -24,8 +25,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
-# CI has ../shared beside the clone (see ../shared/README.md).
-COMPOSE_SCHEMA = ROOT.parent / "shared" / "compose" / "compose-spec.json"
+# Vendored from compose-spec/compose-spec (Apache-2.0); source and checksum in its README.
+COMPOSE_SCHEMA_DIR = ROOT / "tests" / "vendor" / "compose"
+COMPOSE_SCHEMA = COMPOSE_SCHEMA_DIR / "compose-spec.json"
 
 OFFICIAL_SERVICES = {
     "postgres": None,
@@ -159,7 +161,7 @@ def airflow_invocations(services: dict) -> list[list[str]]:
 
 
 def test_compose_file_is_valid_against_the_compose_specification(compose):
-    assert COMPOSE_SCHEMA.is_file(), f"the Compose JSON schema is missing at {COMPOSE_SCHEMA} (../shared beside the clone)"
+    assert COMPOSE_SCHEMA.is_file(), f"the Compose JSON schema is missing at {COMPOSE_SCHEMA}: restore it from git"
     schema = json.loads(COMPOSE_SCHEMA.read_text())
     validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(compose), key=lambda error: list(error.absolute_path))
@@ -395,6 +397,28 @@ def test_local_connections_point_at_the_local_servers(services):
     endpoint = re.match(r"^http://([^:/]+):(\d+)$", aws["extra"]["endpoint_url"])
     assert endpoint and endpoint.group(1) in hostnames and endpoint.group(2) == quicksight_port, aws["extra"]
     assert aws["extra"]["region_name"] == "us-east-1"
+
+
+def test_vendored_schema_is_the_one_its_readme_names():
+    readme = (COMPOSE_SCHEMA_DIR / "README.md").read_text()
+    named = re.search(r"sha256 \| `([0-9a-f]{64})`", readme)
+    assert named, "tests/vendor/compose/README.md should give the schema's sha256"
+    assert hashlib.sha256(COMPOSE_SCHEMA.read_bytes()).hexdigest() == named.group(1), (
+        "compose-spec.json is not the file its README names: update the README's source and sha256 with the file"
+    )
+    assert "Apache" in readme and (COMPOSE_SCHEMA_DIR / "LICENSE-2.0.txt").is_file(), "note the schema's licence beside it"
+
+
+def test_local_servers_run_from_the_mounted_checkout(services):
+    """The image does not ship the local servers: the service imports them from the mounted include/."""
+    service = services["local-servers"]
+    mounts = {host.relative_to(ROOT).parts[0]: str(target) for host, target in bind_mounts(service)}
+    assert "include" in mounts, "local-servers should mount ./include, where the local servers live"
+    module = command_words(service)[2]
+    search_path = [service.get("working_dir", "")] + str(service.get("environment", {}).get("PYTHONPATH", "")).split(":")
+    assert mounts["include"] in search_path, (
+        f"`python -m {module}` needs {mounts['include']} on PYTHONPATH (or as working_dir): the image has no {module}"
+    )
 
 
 def test_interpolate_follows_compose_rules():
