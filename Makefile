@@ -4,13 +4,19 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
+# The project's code is imported from where it lives, never installed: include/ (the sync, the harness,
+# the local servers) and plugins/ (the Okta provider). pytest.ini's `pythonpath` does the same for tests.
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: venv test demo scenario servers bench soak airflow freeze clean
 
-$(STAMP): requirements.txt include/pyproject.toml plugins/pyproject.toml
+# requirements-dev.txt (requirements.txt + Airflow + test tools) at the exact versions of constraints.txt.
+# ./plugins is installed (editable, so plugins/ stays the code that runs) only for its entry point:
+# Airflow's connection form for the `okta` type exists only through an installed provider distribution.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt plugins/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt -e ./plugins
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -45,10 +51,10 @@ soak: venv
 airflow: venv
 	$(BIN)/python -m scenario_harness.local_airflow
 
-## Re-pin requirements.txt from the current virtual environment.
+## Re-pin constraints.txt from the current virtual environment (after changing requirements*.txt).
 freeze: venv
-	{ sed -n '1,5p' requirements.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -viE '^(okta-quicksight-sync|airflow-provider-okta-sync)'; } > requirements.txt.new
-	mv requirements.txt.new requirements.txt
+	{ grep '^#' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -viE '^(okta-quicksight-sync|airflow-provider-okta-sync)'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -9,6 +9,7 @@ production can.
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,3 +39,12 @@ def _migrated_home(path: Path) -> Path:
 def migrated_home():
     """``migrated_home(path)``: make ``path`` an Airflow home with a migrated SQLite database, fast."""
     return _migrated_home
+
+
+def pytest_configure(config):
+    """Subprocesses the tests start (the scenario CLI, Airflow components) find the project's code the
+    way this process does: pytest.ini's ``pythonpath`` entries go into their PYTHONPATH too, since the
+    dev venv does not install include/ (docs/deploy.md: how each platform imports it)."""
+    entries = [str(path) for path in config.getini("pythonpath")]
+    inherited = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry and entry not in entries]
+    os.environ["PYTHONPATH"] = os.pathsep.join(entries + inherited)

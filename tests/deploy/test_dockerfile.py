@@ -1,8 +1,9 @@
 """The Dockerfile: the pinned official Airflow image plus the project's requirements.
 
 Checked by reading it (no Docker engine runs here): the base image's Airflow
-and Python versions agree with requirements.txt and the project's
-requires-python, and the requirements are installed the official image's way.
+and Python versions agree with constraints.txt (the tested versions) and the
+project's requires-python, the requirements and the Okta provider are
+installed the official image's way, and the development tools stay out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from packaging.specifiers import SpecifierSet
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 REQUIREMENTS = ROOT / "requirements.txt"
+CONSTRAINTS = ROOT / "constraints.txt"
 DOCKERIGNORE = ROOT / ".dockerignore"
 OFFICIAL_IMAGE = re.compile(r"^apache/airflow:(?P<airflow>\d+\.\d+\.\d+)-python(?P<python>3\.\d+)$")
 
@@ -51,9 +53,9 @@ def steps() -> list[tuple[str, str]]:
     return instructions(DOCKERFILE.read_text())
 
 
-def requirement_pins() -> dict[str, str]:
+def requirement_pins(path: Path = CONSTRAINTS) -> dict[str, str]:
     pins = {}
-    for line in REQUIREMENTS.read_text().splitlines():
+    for line in path.read_text().splitlines():
         match = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;#]+)", line.strip())
         if match:
             pins[match.group(1).lower().replace("_", "-")] = match.group(2)
@@ -85,9 +87,9 @@ def test_builds_from_the_pinned_official_image_with_the_required_airflow(steps):
     match = OFFICIAL_IMAGE.match(froms[0])
     assert match, f"FROM {froms[0]!r} is not a pinned official image (apache/airflow:X.Y.Z-pythonA.B)"
     pins = requirement_pins()
-    assert "apache-airflow" in pins, "requirements.txt should pin apache-airflow"
+    assert "apache-airflow" in pins, "constraints.txt should pin apache-airflow (the tested version)"
     assert match["airflow"] == pins["apache-airflow"], (
-        f"the image has Airflow {match['airflow']}, requirements.txt pins {pins['apache-airflow']}"
+        f"the image has Airflow {match['airflow']}, constraints.txt (what the tests ran) pins {pins['apache-airflow']}"
     )
     assert pins.get("apache-airflow-core", match["airflow"]) == match["airflow"], "apache-airflow-core differs from the image"
     for distribution in ("include", "plugins"):
@@ -115,14 +117,17 @@ def test_installs_requirements_as_the_airflow_user_from_the_copied_project(steps
     assert "requirements.txt" in copies, "requirements.txt is not copied before the install"
     project_dir = copies["requirements.txt"].parent
     assert PurePosixPath(install["workdir"]) == project_dir, (
-        "pip resolves `-e ./include` from the working directory: run it where requirements.txt is"
+        "pip resolves ./plugins from the working directory: run it where requirements.txt is"
     )
-    editable = re.findall(r"^-e\s+\./(\S+?)/?$", REQUIREMENTS.read_text(), re.MULTILINE)
-    assert editable == ["include", "plugins"], editable
-    for source in editable:
-        assert source in copies, f"requirements.txt installs ./{source} editable, but the Dockerfile does not copy it"
+    pip_call = next(part for part in install["arguments"].split("&&") if "pip install" in part)
+    words = shlex.split(pip_call)
+    assert "./plugins" in words, "install the Okta provider distribution (./plugins): the `okta` connection form needs it"
+    assert not {"-e", "--editable"} & set(words), "the image installs nothing editable"
+    for source in ("include", "plugins", "dags"):
+        assert source in copies, f"the Dockerfile does not copy {source}/"
         assert copies[source].as_posix().rstrip("/") == (project_dir / source).as_posix(), (
-            f"{source}/ is copied to {copies[source]}, not beside requirements.txt in {project_dir}"
+            f"{source}/ is copied to {copies[source]}, not beside requirements.txt in {project_dir}:"
+            " the DAG file finds include/ beside dags/"
         )
 
 
@@ -142,6 +147,31 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build():
     ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
     for entry in (".env", ".venv", ".git", "**/*.egg-info", "logs", "config"):
         assert entry in ignored, f".dockerignore should exclude {entry}"
+
+
+def test_dockerignore_keeps_the_development_tools_out_of_the_image():
+    """The local servers, the scenario harness and the demo org are test tools, not the product."""
+    ignored = {line.strip().rstrip("/") for line in DOCKERIGNORE.read_text().splitlines()}
+    for path in ("include/local_servers", "include/scenario_harness", "include/demo_scenario.json", "tests"):
+        assert (ROOT / path).exists(), f"{path} is gone: update this test"
+        assert path in ignored, f".dockerignore should exclude {path}: it is not part of the production image"
+    for path in ("include/okta_quicksight_sync", "include/okta_quicksight_airflow", "include/targets.json",
+                 "include/pools.json"):
+        assert path not in ignored, f"{path} is part of the product; .dockerignore must not exclude it"
+
+
+def test_requirements_leave_the_host_airflow_alone():
+    """requirements.txt is what a platform adds: no Airflow pin, no editable or local paths, no test tools."""
+    lines = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
+    entries = [line for line in lines if line]
+    names = {re.split(r"[\s<>=!~;\[]", line, maxsplit=1)[0].lower().replace("_", "-") for line in entries}
+    assert not any(line.startswith(("-e", "--editable", ".", "/", "-r", "-c")) for line in entries), entries
+    for host_owned in ("apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"):
+        assert host_owned not in names, f"requirements.txt must not pin {host_owned}: the host brings its own Airflow"
+    dev_only = {"pytest", "pytest-timeout", "hypothesis", "openapi-core", "moto", "jsonschema", "playwright",
+                "apache-airflow-providers-celery", "apache-airflow-providers-postgres", "celery"}
+    assert not names & dev_only, f"test and deployment-test tools belong in requirements-dev.txt: {sorted(names & dev_only)}"
+    assert not any("==" in line for line in entries), "requirements.txt gives ranges; exact pins are constraints.txt's"
 
 
 def test_image_points_airflow_at_the_project_folders(steps):
