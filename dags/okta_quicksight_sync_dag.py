@@ -13,11 +13,20 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from datetime import timedelta
+from importlib.util import find_spec
+from pathlib import Path
 
 from airflow.sdk import Param, Variable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+# Airflow puts dags/ and plugins/ on sys.path, not include/: unless the sync's packages are already
+# importable (installed, or copied into dags/ as on MWAA), use the include/ folder beside dags/
+# (Astro, the official image, this repository). docs/deploy.md says how each platform gets them.
+if find_spec("okta_quicksight_airflow") is None:
+    sys.path.append(str(Path(__file__).resolve().parents[1] / "include"))
 
 from okta_quicksight_airflow import sync_tasks
 from okta_quicksight_sync.config import DEFAULT_SCHEDULE

@@ -1,8 +1,11 @@
 """Where the DAG file finds its sync targets: one DAG per target.
 
 A targets file is a JSON object ``{"<dag_id>": {<contract keys>}, ...}``.
-The default file is ``include/targets.json``; ``OKTA_QS_SYNC_TARGETS``
-names another (the scenario harness points it at a scenario's target).
+It can live outside the code, since platforms deploy code and settings
+apart: the environment variable ``OKTA_QS_SYNC_TARGETS`` names it (the
+scenario harness points it at a scenario's target), else the Airflow
+Variable ``okta_qs_sync_targets`` (any secrets backend, or
+``AIRFLOW_VAR_OKTA_QS_SYNC_TARGETS``), else ``include/targets.json``.
 Every target is validated at parse time, so a bad key shows up as a DAG
 import error that names the target, the key and the fix.
 """
@@ -20,8 +23,21 @@ DEFAULT_TARGETS_FILE = Path(__file__).resolve().parents[1] / "targets.json"
 _DAG_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
 
 
+TARGETS_ENV = "OKTA_QS_SYNC_TARGETS"
+TARGETS_VARIABLE = "okta_qs_sync_targets"
+
+
 def targets_file() -> Path:
-    return Path(os.environ.get("OKTA_QS_SYNC_TARGETS") or DEFAULT_TARGETS_FILE)
+    """The env variable, else the Airflow Variable (looked up only when the env variable is unset), else the default."""
+    named = os.environ.get(TARGETS_ENV) or _targets_variable()
+    return Path(named) if named else DEFAULT_TARGETS_FILE
+
+
+def _targets_variable() -> str | None:
+    from airflow.sdk import Variable
+
+    value = Variable.get(TARGETS_VARIABLE, default=None)
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def load_targets(path: Path | None = None) -> dict[str, TargetConfig]:
@@ -41,7 +57,10 @@ def load_targets_leniently(path: Path | None = None) -> tuple[dict[str, TargetCo
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no targets file; create it or point OKTA_QS_SYNC_TARGETS at one") from None
+        raise ConfigError(
+            f"{path}: no targets file; create it, or name one in the environment variable {TARGETS_ENV}"
+            f" or the Airflow Variable {TARGETS_VARIABLE}"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(raw, dict) or not raw:
