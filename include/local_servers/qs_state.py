@@ -10,6 +10,7 @@ user's assets left with no owner.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -17,14 +18,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import botocore.session
+
 from local_servers.qs_assets import BUILTIN_THEMES, BY_OPERATION, KINDS, AssetKind
 from local_servers.qs_protocol import ApiError, limit_of, output_members
 
 ROLES = ("ADMIN", "AUTHOR", "READER", "ADMIN_PRO", "AUTHOR_PRO", "READER_PRO")
 READER_ROLES = frozenset({"READER", "READER_PRO"})
 AUTHOR_OR_ADMIN = frozenset({"ADMIN", "AUTHOR", "ADMIN_PRO", "AUTHOR_PRO"})
-SESSION_NAME = re.compile(r"^[\w+=.@-]{2,64}$", re.ASCII)
-GROUP_NAME = re.compile(r"^[\u0020-\u00FF]{1,128}$")
 IAM_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$", re.ASCII)
 
 # Operations on the identity store: only served in the identity region.
@@ -35,6 +36,36 @@ IDENTITY_OPERATIONS = frozenset(
         "ListGroupMemberships", "DescribeGroupMembership", "CreateGroupMembership", "DeleteGroupMembership",
     }
 )
+
+
+@functools.lru_cache(maxsize=1)
+def _model():
+    return botocore.session.get_session().get_service_model("quicksight")
+
+
+def check_input(operation: str, member: str, value) -> None:
+    """Refuse a value outside the limits AWS publishes for this input (botocore's model), as AWS does.
+
+    Length and pattern come from the model only: a limit it does not state
+    (say, a maximum group-name length) is not enforced here either. The
+    model's patterns are Java regexes matched whole, with an ASCII ``\\w``.
+    """
+    meta = _model().operation_model(operation).input_shape.members[member].metadata
+    text = "" if value is None else str(value)
+    lo, hi, pattern = meta.get("min"), meta.get("max"), meta.get("pattern")
+    if lo is not None and len(text) < lo:
+        rule = f"Member must have length greater than or equal to {lo}"
+    elif hi is not None and len(text) > hi:
+        rule = f"Member must have length less than or equal to {hi}"
+    elif pattern and not re.fullmatch(pattern, text, re.ASCII):
+        rule = f"Member must satisfy regular expression pattern: {pattern}"
+    else:
+        return
+    raise ApiError(
+        "InvalidParameterValueException",
+        f"1 validation error detected: Value {text!r} at '{member}' failed to satisfy "
+        f"constraint: {rule}",
+    )
 
 
 def _now() -> datetime:
@@ -271,11 +302,7 @@ class QuickSightState:
                 )
             session = p.get("SessionName")
             if m.group(2) == "role":
-                if session is None or not SESSION_NAME.match(session):
-                    raise ApiError(
-                        "InvalidParameterValueException",
-                        f"SessionName {session!r} is not valid: it must be 2 to 64 characters of [\\w+=.@-].",
-                    )
+                check_input("RegisterUser", "SessionName", session)
                 user_name = f"{m.group(3)}/{session}"
             else:
                 user_name = m.group(3)
@@ -347,9 +374,9 @@ class QuickSightState:
             )
         return group
 
-    def _check_description(self, description: str | None) -> None:
-        if description is not None and not 1 <= len(description) <= 512:
-            raise ApiError("InvalidParameterValueException", "Description must be 1 to 512 characters.")
+    def _check_description(self, operation: str, description: str | None) -> None:
+        if description is not None:
+            check_input(operation, "Description", description)
 
     def _op_ListGroups(self, p: dict) -> dict:
         return self._page("ListGroups", [self._group_doc(g) for g in self.groups.values()], p, "GroupList")
@@ -359,12 +386,8 @@ class QuickSightState:
 
     def _op_CreateGroup(self, p: dict) -> dict:
         name = p.get("GroupName") or ""
-        if not GROUP_NAME.match(name):
-            raise ApiError(
-                "InvalidParameterValueException",
-                f"GroupName {name!r} is not valid: 1 to 128 characters in the range \\u0020-\\u00FF.",
-            )
-        self._check_description(p.get("Description"))
+        check_input("CreateGroup", "GroupName", name)
+        self._check_description("CreateGroup", p.get("Description"))
         if name in self.groups:
             raise ApiError("ResourceExistsException", f"Group {name} already exists.", "GROUP")
         if len(self.groups) >= 10000:
@@ -375,7 +398,7 @@ class QuickSightState:
 
     def _op_UpdateGroup(self, p: dict) -> dict:
         group = self._group(p["GroupName"])
-        self._check_description(p.get("Description"))
+        self._check_description("UpdateGroup", p.get("Description"))
         group.description = p.get("Description")
         return {"Group": self._group_doc(group)}
 

@@ -10,18 +10,65 @@ QuickSight has of them exactly as it is.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+
+from botocore.loaders import create_loader
+from botocore.model import ServiceModel
 
 from okta_quicksight_sync.config import TargetConfig
 from okta_quicksight_sync.model import ROLE_RANK, OktaSnapshot, OktaUser
 from okta_quicksight_sync.ownership import marker_for
 
-# RegisterUser's SessionName: 2-64 characters of [\w+=.@-] (ASCII word characters).
-SESSION_NAME = re.compile(r"[A-Za-z0-9_+=.@-]{2,64}")
-# QuickSight group names: [\u0020-\u00FF]+, at most 128 characters.
-GROUP_NAME = re.compile(r"[\u0020-\u00FF]+")
-GROUP_NAME_MAX = 128
+
+@dataclass(frozen=True)
+class InputRule:
+    """One QuickSight input member's limits as AWS publishes them (botocore's service model).
+
+    Read from the model, not restated, so that no limit QuickSight does not
+    have is invented (a 140-character group name is valid) and none it has
+    is missed. The model's patterns are Java regexes matched whole, where
+    ``\\w`` is ASCII.
+    """
+
+    member: str
+    min: int | None
+    max: int | None
+    pattern: str | None
+
+    def problem(self, value: str | None) -> str | None:
+        """Why QuickSight would refuse ``value``, or None when the model accepts it."""
+        value = value or ""
+        if self.min is not None and len(value) < self.min or self.max is not None and len(value) > self.max:
+            return f"{len(value)} characters long"
+        if self.pattern and not re.fullmatch(self.pattern, value, re.ASCII):
+            return f"has characters outside {self._pattern_text()}"
+        return None
+
+    def describe(self) -> str:
+        lo, hi = self.min or 0, self.max
+        size = f"{lo}-{hi}" if hi is not None else f"at least {lo}"
+        return f"{size} characters" + (f" matching {self._pattern_text()}" if self.pattern else "")
+
+    def _pattern_text(self) -> str:
+        text = (self.pattern or "").replace("\\w", "A-Za-z0-9_")
+        return re.sub(r"\\u([0-9A-Fa-f]{4})", r"U+\1", text)
+
+
+@functools.lru_cache(maxsize=1)
+def _quicksight_model() -> ServiceModel:
+    return ServiceModel(create_loader().load_service_model("quicksight", "service-2"))
+
+
+def input_rule(operation: str, member: str) -> InputRule:
+    """The limits QuickSight's published model states for ``operation``'s input ``member``."""
+    meta = _quicksight_model().operation_model(operation).input_shape.members[member].metadata
+    return InputRule(member, meta.get("min"), meta.get("max"), meta.get("pattern"))
+
+
+SESSION_NAME = input_rule("RegisterUser", "SessionName")  # 2-64 of [\w+=.@-]
+GROUP_NAME = input_rule("CreateGroup", "GroupName")  # at least 1 of U+0020-U+00FF, no maximum
 
 
 @dataclass(frozen=True)
@@ -110,10 +157,11 @@ def desired_state(config: TargetConfig, okta: OktaSnapshot) -> DesiredState:
         if not identities:
             continue
         problem = None
-        if not user.user_name or not SESSION_NAME.fullmatch(user.user_name):
+        if SESSION_NAME.problem(user.user_name):
             problem = (
                 f"userName {user.user_name!r} is no valid QuickSight session name "
-                "(2-64 of A-Z a-z 0-9 _ + = . @ -); fix the app username in Okta"
+                f"({SESSION_NAME.problem(user.user_name)}; RegisterUser takes {SESSION_NAME.describe()}); "
+                "fix the app username in Okta"
             )
         elif not user.email:
             problem = "the Okta user has no email; set profile.email in Okta"
@@ -155,11 +203,12 @@ def desired_state(config: TargetConfig, okta: OktaSnapshot) -> DesiredState:
         if group.type == "BUILT_IN" and not config.sync_builtin_groups:
             continue
         name = f"{config.group_prefix}{group.name}"
-        if not GROUP_NAME.fullmatch(name) or len(name) > GROUP_NAME_MAX:
+        bad_name = GROUP_NAME.problem(name)
+        if bad_name:
             state.failures.append(Failure(
                 "validate_group", f"{name!r} (Okta group {group.id})",
-                f"QuickSight rejects this group name: it must be 1-{GROUP_NAME_MAX} characters in "
-                "U+0020-U+00FF; rename the Okta group or shorten group_prefix",
+                f"QuickSight rejects this group name ({bad_name}; CreateGroup takes {GROUP_NAME.describe()}): "
+                "rename the Okta group or change group_prefix",
             ))
             state.frozen_group_ids.add(group.id)
             state.frozen_group_names.add(name)

@@ -162,6 +162,22 @@ def test_exists_and_not_found_errors(server):
         == "InvalidParameterValueException"
 
 
+
+def test_group_limits_are_the_published_models_and_no_others(server):
+    """CreateGroup's GroupName has a pattern and a minimum in botocore's model, no maximum: none is invented."""
+    qs = client(server)
+    name_shape = MODEL.operation_model("CreateGroup").input_shape.members["GroupName"]
+    assert "max" not in name_shape.metadata  # if AWS ever publishes one, this test must learn it
+    long_name = "Okta-" + "\u00e9" * 135
+    assert qs.create_group(**NS, GroupName=long_name, Description="okta-sync:00g7")["Group"]["GroupName"] == long_name
+    assert long_name in [g["GroupName"] for g in qs.list_groups(**NS)["GroupList"]]
+    code, _, message = error_of(lambda: qs.create_group(**NS, GroupName="Okta-\u0100" + "x" * 140))
+    assert code == "InvalidParameterValueException" and name_shape.metadata["pattern"] in message
+    description_max = MODEL.operation_model("CreateGroup").input_shape.members["Description"].metadata["max"]
+    assert qs.create_group(**NS, GroupName="Okta-Y", Description="d" * description_max)
+    assert "less than or equal to" in error_of(
+        lambda: qs.create_group(**NS, GroupName="Okta-Z", Description="d" * (description_max + 1)))[2]
+
 # ---- users --------------------------------------------------------------------
 
 

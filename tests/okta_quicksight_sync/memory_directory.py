@@ -12,11 +12,23 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import botocore.session
+
 from okta_quicksight_sync.asset_handover import AssetRef, HandoverFailure, HandoverResult
 from okta_quicksight_sync.model import ROLE_ORDER, ROLE_RANK, QsGroup, QsSnapshot, QsUser
 
-SESSION = re.compile(r"[A-Za-z0-9_+=.@-]{2,64}")
-GROUP = re.compile(r"[\u0020-\u00FF]{1,128}")
+_MODEL = botocore.session.get_session().get_service_model("quicksight")
+
+
+def refused(operation: str, member: str, value: str | None) -> bool:
+    """Whether AWS refuses this input value by its published model (length and whole-match pattern)."""
+    meta = _MODEL.operation_model(operation).input_shape.members[member].metadata
+    text = value or ""
+    too_short = meta.get("min") is not None and len(text) < meta["min"]
+    too_long = meta.get("max") is not None and len(text) > meta["max"]
+    return too_short or too_long or bool(meta.get("pattern") and not re.fullmatch(meta["pattern"], text, re.ASCII))
+
+
 OWNER_ROLES = {"ADMIN", "AUTHOR", "ADMIN_PRO", "AUTHOR_PRO"}
 
 
@@ -81,7 +93,7 @@ class MemoryDirectory:
         match = re.fullmatch(r"arn:aws:iam::(\d{12}):role/(.+)", iam_arn)
         if not match or match.group(1) != self.account_id:
             raise MemoryDirectoryError(f"InvalidParameterValueException: IamArn {iam_arn}")
-        if not SESSION.fullmatch(session_name or ""):
+        if refused("RegisterUser", "SessionName", session_name):
             raise MemoryDirectoryError(f"InvalidParameterValueException: SessionName {session_name!r}")
         if role not in ROLE_ORDER or not email:
             raise MemoryDirectoryError("InvalidParameterValueException: role or email")
@@ -115,9 +127,9 @@ class MemoryDirectory:
 
     def create_group(self, name: str, description: str) -> str:
         self._call("CreateGroup", name)
-        if not GROUP.fullmatch(name):
+        if refused("CreateGroup", "GroupName", name):
             raise MemoryDirectoryError(f"InvalidParameterValueException: group name {name!r}")
-        if not description or len(description) > 512:
+        if refused("CreateGroup", "Description", description):
             raise MemoryDirectoryError("InvalidParameterValueException: description")
         if name in self.groups:
             return "already"

@@ -215,7 +215,7 @@ def test_non_iam_user_with_a_desired_name_is_a_conflict():
 
 
 # ----------------------------------------------------------------- bad data
-@pytest.mark.parametrize("group_name", ["Finance \u20ac", "F" * 130])
+@pytest.mark.parametrize("group_name", ["Finance \u20ac", "Tab\tSeparated", "F" * 130 + "\u0100"])
 def test_group_name_quicksight_rejects_fails_that_group_only(group_name):
     memory = directory()
     groups = [og("g1", group_name, ["u1"]), og("g2", "Sales", ["u1"])]
@@ -236,6 +236,23 @@ def test_group_name_exactly_128_characters_is_fine():
     memory = directory()
     run(config(group_prefix=""), okta([], [og("g1", "\u00e9" * 128)]), memory)
     assert "\u00e9" * 128 in memory.groups
+
+
+@pytest.mark.parametrize("length", [129, 140, 1000])
+def test_group_name_longer_than_128_is_fine_as_quicksights_model_states_no_maximum(length):
+    memory = directory([qu(f"{R}/u1@example.com")])
+    planned, results = run(config(group_prefix=""), okta([ou("u1")], [og("g1", "\u00e9" * length, ["u1"])]), memory)
+    assert planned.failed == [] and by_status(results, "failed") == []
+    assert memory.groups["\u00e9" * length]["members"] == {f"{R}/u1@example.com"}
+
+
+def test_a_group_name_quicksight_itself_refuses_fails_that_item_with_awss_message():
+    memory = directory([qu(f"{R}/u1@example.com")])
+    memory.fail("CreateGroup", "Okta-Finance", "InvalidParameterValueException: GroupName refused by AWS")
+    _, results = run(config(), okta([ou("u1")], [og("g1", "Finance", ["u1"]), og("g2", "Sales", ["u1"])]), memory)
+    (failed,) = [r for r in results if r["status"] == "failed"]
+    assert failed["action"] == "create_group" and "GroupName refused by AWS" in failed["reason"]
+    assert set(memory.groups) == {"Okta-Sales"}
 
 
 def test_user_without_email_fails_and_its_quicksight_user_stays_as_it_is():
