@@ -198,11 +198,16 @@ def user_sync(planned: dict, params: dict, groups_done: dict) -> dict:
 
 
 def deprovision(planned: dict, params: dict, deletions_allowed: bool) -> dict:
-    """Steps 4-5: hand over and delete departing users, recreate downgrades, delete groups."""
+    """Steps 4-5: hand over and delete departing users, recreate downgrades, delete groups.
+
+    A dry run never releases held deletions: its report must be the one a
+    real run would have, where they wait for a person (contract section 6).
+    """
+    allowed = deletions_allowed and not params.get("dry_run")
     return _step(
         planned,
         params,
-        lambda plan, qs, dry: apply.apply_deprovision(plan, qs.directory, qs.handover, dry, deletions_allowed),
+        lambda plan, qs, dry: apply.apply_deprovision(plan, qs.directory, qs.handover, dry, allowed),
     )
 
 

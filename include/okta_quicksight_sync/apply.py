@@ -118,12 +118,14 @@ def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, de
 
     Held deletions (``plan.deletions_held``) run only with
     ``deletions_allowed`` (a person's approval); otherwise each is recorded
-    as ``held`` and nothing is deleted.
+    as ``held`` and nothing is deleted. A dry run reports what a real run
+    would do, and a real run holds them: in a dry run they are ``held``
+    whatever ``deletions_allowed`` says (no person approved anything).
     """
     results = _planned_items(plan, STEP_DEPROVISION)
     users = [("deprovision_user", name) for name in plan.deprovision]
     users += [("recreate_user", r["user_name"]) for r in plan.recreate]
-    if plan.deletions_held and not deletions_allowed:
+    if plan.deletions_held and (dry_run or not deletions_allowed):
         why = "deletions held for approval: " + "; ".join(plan.hold_reasons)
         results += [result(action, name, HELD, why) for action, name in users]
         results += [result("delete_group", name, HELD, why) for name in plan.delete_groups]

@@ -5,6 +5,7 @@ from sync_builders import ADMIN, by_status, config, directory, og, okta, ou, pla
 
 from okta_quicksight_sync.apply import apply_deprovision, apply_group_sync, apply_user_sync
 from okta_quicksight_sync.plan import Plan
+from okta_quicksight_sync.report import outcome_of
 
 R = "QuickSightReader"
 U1, U2, U3 = (f"{R}/u{i}@example.com" for i in (1, 2, 3))
@@ -116,6 +117,24 @@ def test_dry_run_calls_nothing_at_all():
         ("add_member", "planned"), ("create_group", "planned"), ("delete_group", "planned"),
         ("recreate_user", "planned"), ("register_user", "planned")]
 
+
+
+def test_dry_run_over_the_limit_reports_held_deletions_and_outcome_held_as_a_real_run_would():
+    """Even when called with deletions_allowed (the DAG sends every dry run to deprovision): no one approved."""
+    class Refusing:
+        def __getattr__(self, name):
+            raise AssertionError(f"dry run called {name}")
+
+    memory = directory([qu(U1), qu(U2)], [qg("Okta-Old", "okta-sync:g9")])
+    planned = plan_for(config(max_deletions=1), okta([ou("u3")]), memory, dry_run=True)
+    results = (apply_group_sync(planned, Refusing(), True) + apply_user_sync(planned, Refusing(), True)
+               + apply_deprovision(planned, Refusing(), Refusing(), True, True))
+    assert by_status(results, "held") == [("delete_group", "Okta-Old"), ("deprovision_user", U1), ("deprovision_user", U2)]
+    assert "max_deletions 1" in [r for r in results if r["status"] == "held"][0]["reason"]
+    assert by_status(results, "planned") == [("register_user", f"{R}/u3@example.com")]
+    assert outcome_of(results) == "held"
+    released = plan_for(config(max_deletions=1), okta([ou("u3")]), memory, dry_run=True, allow_deletions=True)
+    assert {r["status"] for r in apply_deprovision(released, Refusing(), Refusing(), True, False)} == {"planned"}
 
 def test_planned_failures_are_reported_by_the_step_they_belong_to():
     planned = Plan(failed=[
