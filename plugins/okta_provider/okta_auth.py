@@ -47,7 +47,7 @@ class SswsAuth:
     def headers_for(self, client: OktaClient, method: str, url: str) -> dict[str, str]:
         return {"Authorization": f"SSWS {self._token}"}
 
-    def retry_after_401(self, response: Any) -> bool:
+    def retry_after_auth_failure(self, response: Any) -> bool:
         return False  # a rejected API token stays rejected
 
 
@@ -173,9 +173,17 @@ class OAuthServiceAppAuth:
                 "POST", token_url, TOKEN_ENDPOINT, data=data, headers=headers, authenticate=False, accept_statuses=(200, 400, 401)
             )
             if response.status_code == 200:
-                self._token = body["access_token"]
-                self._token_type = body.get("token_type", "Bearer")
-                self._expires_at = time.time() + float(body.get("expires_in", 3600)) - TOKEN_EXPIRY_SKEW_S
+                token = body.get("access_token") if isinstance(body, dict) else None
+                if not token:
+                    raise OktaAuthError(
+                        f"Okta at {client.org_url} answered the token request of client {self.client_id!r} without an "
+                        f"access_token; check that {client.credentials_source}'s host is the Okta org URL.",
+                        status=200,
+                        endpoint=TOKEN_ENDPOINT,
+                    )
+                self._token = token
+                self._token_type = body.get("token_type") or "Bearer"  # null counts as absent
+                self._expires_at = time.time() + float(body.get("expires_in") or 3600) - TOKEN_EXPIRY_SKEW_S
                 self.tokens_fetched += 1
                 return
             error = body.get("error") if isinstance(body, dict) else None
@@ -222,8 +230,8 @@ class OAuthServiceAppAuth:
             return {"Authorization": f"DPoP {token}", "DPoP": self._dpop_proof(method, url, token)}
         return {"Authorization": f"Bearer {token}"}
 
-    def retry_after_401(self, response: Any) -> bool:
-        """A 401 may mean the cached token expired early or a nonce is wanted: renew once."""
+    def retry_after_auth_failure(self, response: Any) -> bool:
+        """A refused token (401, or 403 E0000005) may have expired early or want a nonce: renew once."""
         nonce = response.headers.get("DPoP-Nonce")
         if nonce:
             self._dpop_nonce = nonce

@@ -8,15 +8,22 @@ generator never holds a partial list.
 Being a good API citizen: every request has a timeout; the client paces on
 `X-Rate-Limit-Remaining`/`-Reset` (it waits for the reset rather than spend
 the last request of a window); after a 429 it waits until the reset; 5xx,
-timeouts, dropped connections and unreadable bodies are retried with bounded
-exponential back-off. `max_retries` failures in a row of one request are
-absorbed (default 5, so at least three always are).
+timeouts, dropped connections and unreadable bodies (a broken gzip or chunked
+body included) are retried with bounded exponential back-off. `max_retries`
+failures in a row of one request are absorbed (default 5, so at least three
+always are).
+
+Errors are decided on Okta's `errorCode`, not the status alone (Okta has
+answered a rejected Bearer token with 403 E0000005, and an unavailable
+feature with 401 E0000015); an answer without Okta's error body is not from
+Okta's API, so the org URL is wrong.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -42,6 +49,10 @@ MAX_PAGE_SIZE = {APP_USERS: 500, APP_GROUPS: 200, GROUP_MEMBERS: 1000}
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+# A body that came but cannot be decoded (a cut chunked stream, broken gzip): as transient as a dropped connection.
+UNREADABLE_BODY_ERRORS = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+# OAuth challenge errors (RFC 6750 / RFC 9449) that mean the token or its proof was refused.
+AUTH_CHALLENGE_ERRORS = frozenset({"invalid_token", "invalid_dpop_proof", "use_dpop_nonce"})
 
 
 def normalize_org_url(org_url: str, allow_insecure_http: bool = False) -> str:
@@ -130,7 +141,7 @@ class OktaClient:
             APP_USERS,
             f"/api/v1/apps/{quote(app_id, safe='')}/users",
             {"expand": "user"},
-            lambda code, eid, **kw: errors.app_not_found(self.org_url, app_id, code, eid, **kw),
+            lambda code, eid, **kw: errors.app_not_found(self.org_url, app_id, code, eid, self.credentials_source, **kw),
         )
 
     def iter_app_groups(self, app_id: str) -> Iterator[dict]:
@@ -139,7 +150,7 @@ class OktaClient:
             APP_GROUPS,
             f"/api/v1/apps/{quote(app_id, safe='')}/groups",
             {"expand": "group"},
-            lambda code, eid, **kw: errors.app_not_found(self.org_url, app_id, code, eid, **kw),
+            lambda code, eid, **kw: errors.app_not_found(self.org_url, app_id, code, eid, self.credentials_source, **kw),
         )
 
     def iter_group_members(self, group_id: str) -> Iterator[dict]:
@@ -222,27 +233,37 @@ class OktaClient:
                 problem = f"no answer within {self.timeout:g} s"
             except requests.ConnectionError as exc:
                 problem = f"connection failed ({type(exc).__name__})"
+            except UNREADABLE_BODY_ERRORS as exc:
+                problem = f"a body that could not be read ({type(exc).__name__})"
             else:
                 self._remember_rate_limit(endpoint, response)
                 status = response.status_code
                 if status == 429:
                     failures += 1
-                    self._give_up_if_exhausted(failures, endpoint, "rate limited (429 E0000047)")
+                    self._give_up_if_exhausted(failures, endpoint, f"rate limited (429 {errors.RATE_LIMITED})")
                     self._wait_for_reset(endpoint, response, failures)
                     continue
                 if status in TRANSIENT_STATUSES:
                     problem = f"HTTP {status}"
-                elif status == 401 and authenticate and not renewed_auth and self.auth.retry_after_401(response):
-                    renewed_auth = True
-                    continue
                 elif status in accept_statuses:
                     try:
                         body = response.json()
                     except ValueError:
+                        if _is_html(response):
+                            raise errors.wrong_org_url(self.org_url, self.credentials_source, endpoint, status, "an HTML page") from None
                         problem = f"HTTP {status} with a body that is not JSON"
                     else:
                         return response, body
                 else:
+                    if (
+                        authenticate
+                        and not renewed_auth
+                        and _is_auth_failure(response)
+                        and self.auth.retry_after_auth_failure(response)
+                    ):
+                        renewed_auth = True  # once: a token that fails again fresh is reported, not retried forever
+                        log.info("Okta %s: HTTP %d refused the token; renewing it once", endpoint, status)
+                        continue
                     raise self._error_for(response, endpoint, on_404)
             failures += 1
             self._give_up_if_exhausted(failures, endpoint, problem)
@@ -301,27 +322,68 @@ class OktaClient:
     # -- errors -----------------------------------------------------------------
 
     def _error_for(self, response: requests.Response, endpoint: str, on_404: Callable[..., OktaError] | None) -> OktaError:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        body = body if isinstance(body, dict) else {}
-        code, eid = body.get("errorCode"), body.get("errorId")
+        """The error for a refused request, decided on Okta's errorCode; the status only where Okta gave none."""
+        body = _error_body(response)
+        code, eid, summary = body.get("errorCode"), body.get("errorId"), body.get("errorSummary")
         status = response.status_code
         kw = {"status": status, "endpoint": endpoint}
-        if status == 401:
-            return errors.invalid_token(self.org_url, self.credentials_source, code, eid, **kw)
-        if status == 403:
+        challenge = _challenge_error(response)
+        if code in errors.AUTH_FAILURE_CODES or (code is None and (status == 401 or challenge in AUTH_CHALLENGE_ERRORS)):
+            return errors.invalid_token(
+                self.org_url, self.credentials_source, code, eid,
+                oauth_client_id=getattr(self.auth, "client_id", None), summary=summary, **kw,
+            )
+        if code == errors.FEATURE_UNAVAILABLE:
+            return errors.feature_unavailable(self.org_url, self.credentials_source, endpoint, code, eid, summary, status=status)
+        if code == errors.PERMISSION_DENIED or (code is None and challenge == "insufficient_scope"):
             return errors.permission_denied(self.org_url, self.credentials_source, endpoint, code, eid, status=status)
-        if status == 404 and on_404 is not None:
+        if code == errors.NOT_FOUND and on_404 is not None:
             return on_404(code, eid, **kw)
-        summary = body.get("errorSummary") or response.reason
+        if code is None and (status == 404 or 300 <= status < 400):
+            what = "an HTML page" if _is_html(response) else "no Okta error body"
+            if 300 <= status < 400:
+                what = f"a redirect to {_location_origin(response)}"
+            return errors.wrong_org_url(self.org_url, self.credentials_source, endpoint, status, what)
         return OktaResponseError(
-            f"Okta at {self.org_url} answered {endpoint} with HTTP {status}{f' {code}' if code else ''}: {summary}",
+            f"Okta at {self.org_url} answered {endpoint} with HTTP {status}{f' {code}' if code else ''}: "
+            f"{summary or response.reason} (credentials from {self.credentials_source}).",
             error_code=code,
             error_id=eid,
             **kw,
         )
+
+
+def _error_body(response: requests.Response) -> dict:
+    """Okta's error object, or {} for an answer without one (HTML, empty, not JSON); null fields count as absent."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return {k: v for k, v in body.items() if v is not None} if isinstance(body, dict) else {}
+
+
+def _is_auth_failure(response: requests.Response) -> bool:
+    """Whether Okta refused the token itself (worth one renewal): by errorCode, else by the challenge or a bare 401."""
+    code = _error_body(response).get("errorCode")
+    if code is not None:
+        return code in errors.AUTH_FAILURE_CODES
+    return response.status_code == 401 or _challenge_error(response) in AUTH_CHALLENGE_ERRORS
+
+
+def _challenge_error(response: requests.Response) -> str | None:
+    """The `error` parameter of a WWW-Authenticate challenge (e.g. insufficient_scope), if any."""
+    match = re.search(r'\berror="([^"]*)"', response.headers.get("WWW-Authenticate") or "")
+    return match.group(1) if match else None
+
+
+def _is_html(response: requests.Response) -> bool:
+    return "html" in (response.headers.get("Content-Type") or "").lower()
+
+
+def _location_origin(response: requests.Response) -> str:
+    """Where a redirect points, scheme and host only (a query string could carry anything)."""
+    parts = urlsplit(response.headers.get("Location") or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "another page"
 
 
 def normalize_org_url_or_none(url: str, allow_insecure_http: bool = False) -> str | None:

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 OKTA_READ_SCOPES = ("okta.apps.read", "okta.groups.read")
 
+# Okta's errorCodes the client decides on (the HTTP status alone can mislead: Okta has
+# answered a rejected Bearer token with 403 E0000005, and an unavailable feature with 401).
+INVALID_SESSION = "E0000005"  # authentication failed (seen as 403 for a rejected Bearer token)
+PERMISSION_DENIED = "E0000006"  # authenticated, but without the scope or admin role
+NOT_FOUND = "E0000007"
+INVALID_TOKEN = "E0000011"
+FEATURE_UNAVAILABLE = "E0000015"  # a 401 that is not about the token
+RATE_LIMITED = "E0000047"
+AUTH_FAILURE_CODES = frozenset({INVALID_TOKEN, INVALID_SESSION})
+
 
 class OktaError(Exception):
     """Any failure to complete an Okta read. Nothing partial is returned with it."""
@@ -33,12 +43,20 @@ class OktaConfigError(OktaError):
     """The connection's settings cannot work (bad org URL, missing token or key)."""
 
 
+class OktaOrgUrlError(OktaConfigError):
+    """The connection's host answered, but not as an Okta org's API (e.g. a 404 sign-in page)."""
+
+
 class OktaAuthError(OktaError):
-    """Okta rejected the credentials: 401 E0000011, or the OAuth token request failed."""
+    """Okta rejected the credentials (E0000011, E0000005), or the OAuth token request failed."""
 
 
 class OktaPermissionError(OktaError):
     """403: the credentials are valid but lack a scope or admin role."""
+
+
+class OktaFeatureUnavailableError(OktaPermissionError):
+    """401 E0000015: the org does not offer this API to these credentials; the token itself is fine."""
 
 
 class OktaNotFoundError(OktaError):
@@ -70,14 +88,63 @@ def _okta_ref(error_code: str | None, error_id: str | None) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def invalid_token(org_url: str, credentials_source: str, error_code: str | None, error_id: str | None, **kw) -> OktaAuthError:
+def invalid_token(
+    org_url: str,
+    credentials_source: str,
+    error_code: str | None,
+    error_id: str | None,
+    *,
+    oauth_client_id: str | None = None,
+    summary: str | None = None,
+    **kw,
+) -> OktaAuthError:
+    """The token was refused as not valid (E0000011, E0000005), after the one renewal an OAuth token gets."""
+    said = f' "{summary}"' if summary else ""
+    if oauth_client_id:
+        advice = (
+            f"The OAuth access token of service app {oauth_client_id!r} was refused as invalid or expired, also "
+            f"after a freshly issued one. Check that the service app is active and belongs to this org (the host "
+            f"of {credentials_source}), that `dpop` in {credentials_source} matches the app's 'Require DPoP' "
+            f"setting, and that the app's admin role was not revoked; then update {credentials_source}."
+        )
+    else:
+        advice = (
+            f"The SSWS API token in {credentials_source} is invalid or expired: a token expires after 30 days "
+            f"unused and dies with its admin's account. Create a new token (Okta Admin Console > Security > API > "
+            f"Tokens) and update {credentials_source} with it (its password)."
+        )
     return OktaAuthError(
-        f"Okta at {org_url} rejected the credentials as invalid or expired{_okta_ref(error_code, error_id)}. "
-        f"An SSWS API token expires after 30 days unused and dies with its admin's account. "
-        f"Create a new token (Okta Admin Console > Security > API > Tokens) or check the OAuth service app, "
-        f"then update {credentials_source}.",
+        f"Okta at {org_url} rejected the credentials{_okta_ref(error_code, error_id)}{said}. {advice}",
         error_code=error_code,
         error_id=error_id,
+        **kw,
+    )
+
+
+def feature_unavailable(
+    org_url: str, credentials_source: str, endpoint: str, error_code: str | None, error_id: str | None, summary: str | None, **kw
+) -> OktaFeatureUnavailableError:
+    said = f' "{summary}"' if summary else ""
+    return OktaFeatureUnavailableError(
+        f"Okta at {org_url} answered {endpoint}{_okta_ref(error_code, error_id)}{said}: this feature is not "
+        f"available to the credentials in {credentials_source}. The token itself was accepted, so a new token "
+        f"will not help: the org's plan or feature settings do not offer this API to this caller. Ask an Okta "
+        f"admin to enable it for the org, or use credentials that may call it.",
+        error_code=error_code,
+        error_id=error_id,
+        endpoint=endpoint,
+        **kw,
+    )
+
+
+def wrong_org_url(org_url: str, credentials_source: str, endpoint: str, status: int, what: str, **kw) -> OktaOrgUrlError:
+    """The host answered without Okta's error body: it is not the org's API, whatever the ids asked for."""
+    return OktaOrgUrlError(
+        f"{org_url} answered {endpoint} with HTTP {status} and {what} instead of Okta's JSON API: this host is "
+        f"not an Okta org, so the org URL is wrong (the host of {credentials_source}), not the app or group id. "
+        f"Set that host to your Okta org URL, e.g. https://your-org.okta.com (no -admin, no path).",
+        status=status,
+        endpoint=endpoint,
         **kw,
     )
 
@@ -98,11 +165,13 @@ def permission_denied(
     )
 
 
-def app_not_found(org_url: str, app_id: str, error_code: str | None, error_id: str | None, **kw) -> OktaAppNotFoundError:
+def app_not_found(
+    org_url: str, app_id: str, error_code: str | None, error_id: str | None, credentials_source: str = "the Okta connection", **kw
+) -> OktaAppNotFoundError:
     return OktaAppNotFoundError(
-        f"Okta at {org_url} has no app with id {app_id!r}{_okta_ref(error_code, error_id)}. "
-        f"Check the target's okta_app_id: it is the id in the app's Admin Console URL "
-        f"(.../admin/app/<name>/instance/<app id>/), not its label.",
+        f"Okta at {org_url} (the host of {credentials_source}) has no app with id {app_id!r}"
+        f"{_okta_ref(error_code, error_id)}. Check the target's okta_app_id: it is the id in the app's Admin "
+        f"Console URL (.../admin/app/<name>/instance/<app id>/), not its label.",
         app_id=app_id,
         error_code=error_code,
         error_id=error_id,
