@@ -7,6 +7,7 @@ machine. Third-party files the tests need are vendored under tests/vendor/.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -113,7 +114,7 @@ def test_binary_files_are_skipped(tmp_path: Path):
 VENDOR_README = REPO / "tests" / "vendor" / "README.md"
 
 
-def test_the_vendored_okta_spec_is_the_version_and_licence_its_readme_names():
+def test_the_vendored_okta_spec_is_the_file_its_readme_names():
     head = okta_spec.VENDORED_SPEC.read_text()[:2000]
     version = re.search(r"^  version: (\S+)$", head, re.M)
     licence = re.search(r"^  license:\n    name: (\S+)$", head, re.M)
@@ -123,6 +124,8 @@ def test_the_vendored_okta_spec_is_the_version_and_licence_its_readme_names():
     assert f"| {licence.group(1)} (`info.license`)" in row, (licence.group(1), row)
     assert licence.group(1) == "Apache-2.0"
     assert "Apache License" in (okta_spec.VENDORED_SPEC.parent / "LICENSE-2.0.txt").read_text()[:200]
+    digest = hashlib.sha256(okta_spec.VENDORED_SPEC.read_bytes()).hexdigest()
+    assert f"sha256 `{digest}`" in VENDOR_README.read_text(), f"{okta_spec.VENDORED_SPEC} changed: its sha256 is now {digest}"
 
 
 def test_the_okta_spec_is_found_in_the_repository_by_default(monkeypatch):
