@@ -177,6 +177,17 @@ def test_nulls_for_absent_optional_fields_reach_the_sync_as_absent(okta_server):
     assert wire.faults.injected["okta_wire"] >= 3
 
 
+def test_null_optional_fields_in_a_token_answer_are_taken_as_absent(okta_server, rsa_key):
+    """`token_type`/`expires_in`/`scope` null: the defaults apply (Bearer, one hour), nothing crashes."""
+    pem, jwk = rsa_key
+    nulls = {"access_token": "not-issued-here", "token_type": None, "expires_in": None, "scope": None}
+    server = okta_server(oauth_org(jwk), faults=[{"service": "okta", "endpoint": TOKEN_ENDPOINT, "status": 200, "body": nulls}])
+    auth = OAuthServiceAppAuth("0oasvc1", pem, SCOPES)
+    assert len(list(client_for(server.url, auth=auth).iter_app_users(APP_ID))) == 2
+    # the odd token was used as a Bearer token, refused with 401, and renewed once from the real endpoint
+    assert auth.tokens_fetched == 2 and server.statuses.snapshot()["401"] == 1
+
+
 # -- broken byte streams and non-API answers (a raw server: the local Okta does not send these) --
 
 
