@@ -82,10 +82,14 @@ def _plan_users(config, own: Ownership, want: DesiredState, qs: QsSnapshot, mana
     """Step 2; returns the desired user names the sync may put into groups."""
     members = set()
     for name in sorted(want.users):
-        if name in own.protected:
-            continue  # protected: never changed, also not registered or grouped
         desired = want.users[name]
         current = qs.users.get(name)
+        if name in own.protected:
+            # Protected: registered when Okta wants it and QuickSight lacks it (the recipient on a
+            # first sync), otherwise never changed; being unmanaged, it is put into no group.
+            if current is None:
+                out.register.append(_registration(desired))
+            continue
         if current is None:
             out.register.append(_registration(desired))
             members.add(name)
@@ -173,8 +177,11 @@ def _check_recipient(config: TargetConfig, qs: QsSnapshot, out: Plan) -> None:
     if not out.deprovision and not out.recreate:
         return
     recipient = config.asset_recipient
+    registered = {r["user_name"]: r["role"] for r in out.register}
     if not recipient:
         problem = "no asset_recipient is configured: set it to a QuickSight ADMIN or AUTHOR user name"
+    elif recipient not in qs.users and registered.get(recipient) in RECIPIENT_ROLES:
+        return  # registered in step 2, before any hand-over; apply checks it again before the first one
     elif recipient not in qs.users:
         problem = (
             f"asset_recipient {recipient!r} does not exist in QuickSight namespace {config.namespace!r}: "

@@ -186,6 +186,37 @@ def test_recipient_is_protected_even_when_okta_has_no_such_user():
     assert ADMIN in memory.users and ADMIN not in planned.deprovision
 
 
+
+def test_protected_user_okta_wants_and_quicksight_lacks_is_registered_then_never_changed():
+    memory = directory(with_admin=False)
+    admin_okta = ou("admin", roles=(M,))
+    groups = [og("g1", "Finance", ["admin", "u1"])]
+    planned, results = run(config(), okta([admin_okta, ou("u1")], groups), memory)
+    assert [r["user_name"] for r in planned.register] == [ADMIN, f"{R}/u1@example.com"]
+    assert memory.users[ADMIN] == qu(ADMIN, "ADMIN")
+    # Unmanaged, so put into no group (contract 4: only managed users are added or removed).
+    assert memory.groups["Okta-Finance"]["members"] == {f"{R}/u1@example.com"}
+    assert by_status(results, "failed") == []
+    # Once it exists it is protected like any other: an email change in Okta is not applied.
+    moved = OktaUser("admin", "ACTIVE", "admin@example.com", "new@example.com", (M,))
+    planned, _ = run(config(), okta([moved, ou("u1")], groups), memory)
+    assert not planned.has_writes and memory.users[ADMIN].email == "admin@example.com"
+
+
+def test_protected_user_okta_does_not_want_is_not_registered():
+    memory = directory(with_admin=False)
+    planned, _ = run(config(protected_users=[f"{A}/boss@example.com"]), okta([ou("u1")]), memory)
+    assert [r["user_name"] for r in planned.register] == [f"{R}/u1@example.com"]
+
+
+def test_recipient_registered_in_this_run_takes_a_leavers_assets():
+    leaver = f"{R}/gone@example.com"
+    memory = directory([qu(leaver)], with_admin=False)
+    handover = MemoryAssetHandover(memory, {"dash": {leaver}})
+    planned, results = run(config(), okta([ou("admin", roles=(M,))]), memory, handover)
+    assert planned.deprovision == [leaver] and by_status(results, "failed") == []
+    assert handover.assets == {"dash": {ADMIN}} and leaver not in memory.users
+
 def test_only_managed_users_are_removed_from_managed_groups():
     native = "QuickSightReader/native"
     memory = directory([qu(native, identity_type="QUICKSIGHT"), qu(f"{R}/u2@example.com")],

@@ -93,8 +93,12 @@ def test_apply_converges_to_the_desired_state_and_leaves_the_rest(cfg, okta_stat
         if not own.is_managed_user(user):
             assert after.users.get(name) == user
 
-    # Nothing appears that Okta does not ask for (protected and conflicting names included).
-    assert set(after.users) - set(before.users) <= set(want.users) - own.protected - set(before.users)
+    # Exactly what Okta asks for and QuickSight lacked appears (protected names included: they are
+    # registered, then never changed); nothing else.
+    assert set(after.users) - set(before.users) == set(want.users) - set(before.users)
+    for name in own.protected & set(want.users) - set(before.users):
+        assert after.users[name].role == want.users[name].role
+        assert all(name not in g.members for g in after.groups.values())  # unmanaged: put into no group
 
     # Managed users: exactly the desired ones, plus the ones a failed Okta user freezes.
     conflicts = {n for n, u in before.users.items() if not own.is_managed_user(u)}
