@@ -104,6 +104,8 @@ class DesiredState:
     groups: dict[str, DesiredGroup] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     frozen_user_names: set[str] = field(default_factory=set)
+    # Emails (lower-cased) of failed Okta users -> who: the planner freezes managed identities with them.
+    frozen_emails: dict[str, str] = field(default_factory=dict)
     frozen_group_names: set[str] = field(default_factory=set)
     frozen_group_ids: set[str] = field(default_factory=set)  # Okta group ids of failed groups
     eligible_count: int = 0
@@ -236,6 +238,9 @@ def desired_state(config: TargetConfig, okta: OktaSnapshot) -> DesiredState:
 
 def _fail_user(config: TargetConfig, state: DesiredState, user: OktaUser, reason: str) -> None:
     state.failures.append(Failure("validate_user", user_label(user), reason))
+    if user.email:
+        # A typo'd userName names no existing identity: the person's identities are found by email.
+        state.frozen_emails.setdefault(user.email.lower(), user_label(user))
     if user.user_name:
         # Whatever QuickSight has under this userName stays exactly as it is.
         for iam_role in config.iam_roles:

@@ -35,10 +35,11 @@ def plan(config: TargetConfig, okta: OktaSnapshot, qs: QsSnapshot, params: dict 
     managed_users = {name for name, user in qs.users.items() if own.is_managed_user(user)}
     managed_groups = {name for name, group in qs.groups.items() if own.is_managed_group(group)}
 
+    frozen_users = _frozen_users(want, qs, managed_users)
     synced_groups = _plan_groups(config, want, qs, managed_groups, out)
     member_names = _plan_users(config, own, want, qs, managed_users, out)
-    _plan_memberships(want, qs, synced_groups, member_names, managed_users, out)
-    _plan_deprovision(want, managed_users, out)
+    _plan_memberships(want, qs, synced_groups, member_names, managed_users, frozen_users, out)
+    _plan_deprovision(want, managed_users, frozen_users, out)
     _check_recipient(config, qs, out)
     _decide_hold(config, want, managed_users, managed_groups, params, out)
     out.stats = {
@@ -49,6 +50,23 @@ def plan(config: TargetConfig, okta: OktaSnapshot, qs: QsSnapshot, params: dict 
         "managed_groups": len(managed_groups),
     }
     return out
+
+
+def _frozen_users(want: DesiredState, qs: QsSnapshot, managed_users: set[str]) -> dict[str, str]:
+    """Managed identities an Okta user that failed validation claims, by user name or by email -> why.
+
+    None of them is updated, regrouped or deprovisioned in this run: a typo in
+    an Okta username must not cost the person their identity and assets.
+    A name a valid Okta user alone claims is that user's, not frozen.
+    """
+    frozen = {}
+    for name in sorted(managed_users - want.users.keys()):
+        email = (qs.users[name].email or "").lower()
+        if name in want.frozen_user_names:
+            frozen[name] = "its user name is claimed by an Okta user that failed validation"
+        elif email in want.frozen_emails:
+            frozen[name] = f"its email {qs.users[name].email} is that of Okta user {want.frozen_emails[email]}, which failed validation"
+    return frozen
 
 
 def _plan_groups(config, want: DesiredState, qs: QsSnapshot, managed_groups: set[str], out: Plan) -> list[str]:
@@ -147,7 +165,7 @@ def _registration(desired) -> dict:
 
 
 def _plan_memberships(want: DesiredState, qs: QsSnapshot, synced_groups: list[str], member_names: set[str],
-                      managed_users: set[str], out: Plan) -> None:
+                      managed_users: set[str], frozen_users: dict[str, str], out: Plan) -> None:
     """Step 3: in managed groups, only managed users are added or removed; failed users are not touched."""
     recreated = {r["user_name"]: r for r in out.recreate}
     for name in synced_groups:
@@ -155,7 +173,7 @@ def _plan_memberships(want: DesiredState, qs: QsSnapshot, synced_groups: list[st
         have = set(existing.members or ()) if existing is not None else set()
         wanted = want.groups[name].members & member_names
         adds = wanted - have
-        removes = {m for m in have - wanted if m in managed_users and m not in want.frozen_user_names}
+        removes = {m for m in have - wanted if m in managed_users and m not in frozen_users}
         if adds:
             out.add_members[name] = sorted(adds)
         if removes:
@@ -165,11 +183,14 @@ def _plan_memberships(want: DesiredState, qs: QsSnapshot, synced_groups: list[st
     # Groups planned for deletion keep their members (deletion takes them; held, they stay whole).
 
 
-def _plan_deprovision(want: DesiredState, managed_users: set[str], out: Plan) -> None:
-    """Step 4: managed users with no desired identity, unless a failed Okta user freezes them."""
-    out.deprovision = sorted(
-        name for name in managed_users if name not in want.users and name not in want.frozen_user_names
-    )
+def _plan_deprovision(want: DesiredState, managed_users: set[str], frozen_users: dict[str, str], out: Plan) -> None:
+    """Step 4: managed users with no desired identity, unless a failed Okta user freezes them (reported skipped)."""
+    out.deprovision = sorted(name for name in managed_users if name not in want.users and name not in frozen_users)
+    for name, why in frozen_users.items():
+        out.skipped.append({
+            "step": STEP_DEPROVISION, "action": "deprovision_user", "item": name,
+            "reason": f"kept as it is: {why}; fix that Okta user and the next run syncs it",
+        })
 
 
 def _check_recipient(config: TargetConfig, qs: QsSnapshot, out: Plan) -> None:

@@ -299,6 +299,32 @@ def test_user_without_email_fails_and_its_quicksight_user_stays_as_it_is():
     assert failed["action"] == "validate_user" and "email" in failed["reason"] and "u1" in failed["item"]
 
 
+def test_typod_okta_username_freezes_the_persons_identities_by_user_name_and_by_email():
+    """Ann's app username became 'ann@example,com': her identities (same email, any case) are kept whole."""
+    ann_r, ann_a, zed = f"{R}/ann@example.com", f"{A}/a.lee@example.com", f"{R}/zed@example.com"
+    memory = directory([qu(ann_r), qu(ann_a, "AUTHOR", email="Ann@Example.com"), qu(zed)],
+                       [qg("Okta-Finance", "okta-sync:g1", [ann_r, ann_a])])
+    handover = MemoryAssetHandover(memory, {"ann-board": {ann_r}, "zed-board": {zed}})
+    typo = ou("u1", "ann@example,com", email="ann@example.com")
+    planned, results = run(config(), okta([typo, ou("bob")], [og("g1", "Finance", ["u1", "bob"])]), memory, handover)
+    assert planned.deprovision == [zed] and planned.remove_members == {} and planned.update == []
+    assert {ann_r, ann_a} <= set(memory.users) and zed not in memory.users
+    assert memory.groups["Okta-Finance"]["members"] == {ann_r, ann_a, f"{R}/bob@example.com"}
+    assert handover.assets["ann-board"] == {ann_r} and handover.calls == [(zed, ADMIN)]
+    assert by_status(results, "failed") == [("validate_user", "ann@example,com (Okta u1)")]
+    kept = {r["item"]: r["reason"] for r in results if r["status"] == "skipped"}
+    assert set(kept) == {ann_r, ann_a} and "Okta user ann@example,com (Okta u1)" in kept[ann_a]
+
+
+def test_a_name_a_valid_okta_user_claims_is_not_frozen_by_another_users_email():
+    shared = "team@example.com"
+    bob = f"{R}/bob@example.com"
+    memory = directory([qu(bob, email=shared)])
+    users = [ou("bob", email=shared), ou("u1", "bad name", email=shared)]
+    planned, _ = run(config(), okta(users, [og("g1", "Finance", ["bob"])]), memory)
+    assert planned.add_members == {"Okta-Finance": [bob]}
+
+
 @pytest.mark.parametrize("user_name", ["a", "ann smith", "x" * 65, "ann/smith", "änne", ""])
 def test_user_name_that_is_no_session_name_fails(user_name):
     memory = directory()

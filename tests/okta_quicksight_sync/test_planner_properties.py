@@ -22,6 +22,8 @@ IAM_ROLES = ["QuickSightAdmin", "QuickSightAuthor", "QuickSightReader"]
 # Okta users mostly get their own app username; a few share one (duplicates) or have a bad one ("e").
 SESSIONS = [f"u{i}@example.com" for i in range(6)] + ["ann@example.com", "e"]
 EMAILS = ["ann@example.com", "bob@example.com", "x@example.com", None]
+# QuickSight identities whose email is an Okta user's own (any case): a failed user's identities by email.
+QS_ONLY_EMAILS = ["u0@example.com", "U1@Example.com"]
 GROUP_NAMES = ["Fin", "Ops", "Sales", "Caf\u00e9", "HR", "Bad\u20ac"]
 QS_ROLES = ["READER", "AUTHOR", "ADMIN", "READER_PRO", "AUTHOR_PRO", "ADMIN_PRO"]
 DESCRIPTIONS = ["okta-sync:g0", "okta-sync:g1", "okta-sync:g2", "okta-sync:g3", "okta-sync:g9", "Okta", "by hand", None]
@@ -55,7 +57,7 @@ def quicksight_states(draw):
     candidates = [f"{r}/{s}" for r in IAM_ROLES + ["OtherRole"] for s in SESSIONS if len(s) > 1]
     for name in draw(st.lists(st.sampled_from(candidates), unique=True, max_size=10)):
         users[name] = QsUser(
-            name, draw(st.sampled_from(EMAILS[:3])), draw(st.sampled_from(QS_ROLES)),
+            name, draw(st.sampled_from(EMAILS[:3] + QS_ONLY_EMAILS)), draw(st.sampled_from(QS_ROLES)),
             draw(st.sampled_from(["IAM", "IAM", "IAM", "QUICKSIGHT"])),
         )
     groups = {}
@@ -103,7 +105,12 @@ def test_apply_converges_to_the_desired_state_and_leaves_the_rest(cfg, okta_stat
     # Managed users: exactly the desired ones, plus the ones a failed Okta user freezes.
     conflicts = {n for n, u in before.users.items() if not own.is_managed_user(u)}
     wanted_users = {n for n in want.users if n not in conflicts and n not in own.protected}
-    frozen_users = {n for n, u in before.users.items() if own.is_managed_user(u) and n in want.frozen_user_names}
+    # Frozen: a failed Okta user's, by user name or by email (contract 6), unless a valid user claims the name.
+    frozen_users = {
+        n for n, u in before.users.items()
+        if own.is_managed_user(u) and n not in want.users
+        and (n in want.frozen_user_names or (u.email or "").lower() in want.frozen_emails)
+    }
     managed_after = {n for n, u in after.users.items() if own.is_managed_user(u)}
     assert managed_after == wanted_users | frozen_users
     for name in frozen_users:
