@@ -254,6 +254,8 @@ class OktaServer:
 
 class _OktaHandler(QuietHandler):
     server_version = "okta-local/1.0"
+    _path = ""  # the request's path, for the rate-limit headers of whatever answer it gets
+    _wire = False  # answer in real Okta's bytes (the okta_wire fault kind)
 
     @property
     def app(self) -> OktaServer:
