@@ -1,6 +1,7 @@
 """What the benchmark counts: the fewest calls a full read needs, the rate-limit floor, XCom bytes, memory.
 
-The minimum is computed from the APIs' page sizes (API_FACTS.md) and the
+The minimum is computed from the APIs' page sizes (docs/api-notes.md, Okta:
+endpoints and page sizes; QuickSight: paging) and the
 sizes of what is read, never from what the sync happened to do.
 """
 

@@ -1,6 +1,6 @@
 """Deterministic, seeded orgs for the benchmark, in the scenario file's shapes.
 
-One ``BenchOrg`` is an Okta side (FORMAT.md's ``okta`` section) plus the
+One ``BenchOrg`` is an Okta side (docs/scenario-format.md's ``okta`` section) plus the
 QuickSight state a correct sync leaves for it (the ``quicksight`` section),
 built here from the contract's rules directly, not through the sync's own
 code, so a steady-state run that writes anything shows a real disagreement.

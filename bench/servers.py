@@ -54,7 +54,7 @@ def _serve(conn, okta_section: dict, qs_section: dict, app_id: str, limits: dict
 
 
 class ServerProcess:
-    """Both servers seeded from sections, with optional rate limits (FORMAT.md's ``limits``)."""
+    """Both servers seeded from sections, with optional rate limits (docs/scenario-format.md's ``limits``)."""
 
     def __init__(self, okta_section: dict, qs_section: dict, app_id: str, limits: dict | None = None,
                  okta_window_s: float = 60.0, qs_window_s: float = 1.0) -> None:

@@ -3,7 +3,7 @@
 Shapes follow Okta's management spec (okta-management-openapi.yaml):
 `AppUser` (with `_embedded.user`), `ApplicationGroupAssignment` (with
 `_embedded.group`), `User`, `Group`, `Application`. Nullable fields real
-Okta sometimes sends as null are left out (API_FACTS.md).
+Okta sometimes sends as null are left out (docs/api-notes.md, Okta: wire format).
 """
 
 from __future__ import annotations
@@ -192,9 +192,10 @@ def numbered_org(n_users: int = 3, n_groups: int = 2, members_per_group: int | N
     }
 
 
-# Optional fields real Okta sends as `null` when they have no value (API_FACTS.md). The spec
-# marks some of them non-nullable, so the normal answers leave them out; only the `okta_wire`
-# fault kind (okta_server.py) serves them, to show a client the shape real Okta sends.
+# Optional fields real Okta sends as `null` when they have no value (docs/api-notes.md, Okta:
+# wire format). The spec marks some of them non-nullable, so the normal answers leave them out;
+# only the `okta_wire` fault kind (okta_server.py) serves them, to show a client the shape real
+# Okta sends.
 NULL_WHEN_ABSENT = {
     "user": ("activated", "lastLogin", "passwordChanged", "transitioningToStatus"),
     "user.profile": ("email", "mobilePhone", "secondEmail"),

@@ -3,7 +3,8 @@
 Kept separate from the product's own table (``okta_quicksight_sync.asset_handover``)
 on purpose: the server is the oracle the hand-over is tested against, so a
 wrong action set or operation name in the product fails a test instead of
-agreeing with itself. Owner action sets are from API_FACTS.md.
+agreeing with itself. Owner action sets: docs/api-notes.md, QuickSight:
+handing assets over.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The local QuickSight and moto's, given the same calls, answer alike.
 
-moto cannot stand in for QuickSight here (API_FACTS.md lists what it lacks),
+moto cannot stand in for QuickSight here (docs/api-notes.md, QuickSight: moto,
+lists what it lacks),
 but for every operation both implement the same call sequence runs against
 both servers through boto3, and the answers' shapes, key values and error
 codes are compared, so the local server does not drift from what boto3 sees.

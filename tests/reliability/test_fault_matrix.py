@@ -1,6 +1,6 @@
 """The fault matrix: every Okta and QuickSight fault of issue 7 through the real DAG.
 
-Each scenario in files/ (FORMAT.md, plus two fault keys of soak.faults:
+Each scenario in files/ (docs/scenario-format.md, plus two fault keys of soak.faults:
 ``skip`` and ``race``) runs with ``dag.test()`` against the local servers. It
 must end as the file says - converged with nothing lost, or failed with
 nothing deleted that should stay - and a failed run's messages must name

@@ -24,7 +24,7 @@ HERE = Path(__file__).parent
 SHARED_EXAMPLES = HERE / "examples"
 FILES = HERE / "files"
 
-# Okta's largest page per list endpoint (API_FACTS.md); the sync reads with these.
+# Okta's largest page per list endpoint (docs/api-notes.md, Okta: endpoints and page sizes); the sync reads with these.
 APP_USERS = "GET /api/v1/apps/{appId}/users"
 APP_GROUPS = "GET /api/v1/apps/{appId}/groups"
 GROUP_MEMBERS = "GET /api/v1/groups/{groupId}/users"
@@ -73,7 +73,7 @@ def okta_page_reads(scenario: dict) -> dict[str, int]:
     target = scenario["target"]
     groups = {g["id"]: g for g in okta.get("groups", [])}
     app_groups = [groups[g] for g in okta.get("app_groups", [])]
-    # Members of a BUILT_IN group are read only when it is synced or decides roles (SYNC_CONTRACT 3, docs/sync-rules.md).
+    # Members of a BUILT_IN group are read only when it is synced or decides roles (docs/sync-rules.md, section 2).
     role_groups = target.get("role_groups", {}) if target.get("role_source") == "groups" else {}
     read = [
         g for g in app_groups
@@ -143,7 +143,7 @@ def test_second_run_right_after_changes_nothing(name: str):
 
 
 def test_idle_rerun_reads_every_okta_page_once():
-    """501 app users take two pages of 500 (API_FACTS.md): the idle rerun asks for exactly those."""
+    """501 app users take two pages of 500 (docs/api-notes.md, Okta: paging): the idle rerun asks for exactly those."""
     org = numbered_org(n_users=501, n_groups=1)
     admin = {"id": "00uadmin", "status": "ACTIVE", "login": "admin@example.com", "email": "admin@example.com"}
     org["users"].append(admin)
