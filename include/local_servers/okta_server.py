@@ -78,7 +78,7 @@ from local_servers.okta_oauth import DPoPFailure, OAuthAuthority, OAuthFailure, 
 from local_servers.okta_org import OktaOrg, with_okta_nulls
 
 # Okta's published per-minute limits for the endpoint families the sync touches
-# (Enterprise/Workforce column; /api/v1/apps* is about 100 per org, API_FACTS.md).
+# (Enterprise/Workforce column; /api/v1/apps* is about 100 per org, docs/api-notes.md).
 OKTA_DEFAULT_LIMITS_PER_MINUTE = {
     "/api/v1/apps": 100,
     "/api/v1/groups": 500,

@@ -44,7 +44,7 @@ GROUP_MEMBERS = "GET /api/v1/groups/{groupId}/users"
 LIST_APPS = "GET /api/v1/apps"
 LIST_GROUPS = "GET /api/v1/groups"
 
-# The largest page each endpoint allows (API_FACTS.md; Okta's spec).
+# The largest page each endpoint allows (Okta's spec; docs/api-notes.md, Okta: endpoints and page sizes).
 MAX_PAGE_SIZE = {APP_USERS: 500, APP_GROUPS: 200, GROUP_MEMBERS: 1000}
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

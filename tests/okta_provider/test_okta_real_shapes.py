@@ -1,7 +1,8 @@
 """The Okta client against the shapes real Okta has been recorded answering
-(API_FACTS.md): errors decided on errorCode, not the status alone, and the
-bytes real answers come in. Against the local Okta over HTTP where it can
-produce the shape; a tiny raw HTTP server here only for broken byte streams."""
+(docs/api-notes.md, Okta: errors and wire format): errors decided on
+errorCode, not the status alone, and the bytes real answers come in. Against
+the local Okta over HTTP where it can produce the shape; a tiny raw HTTP
+server here only for broken byte streams."""
 
 from __future__ import annotations
 
