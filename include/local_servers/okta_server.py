@@ -26,7 +26,7 @@ It speaks Okta's management API as far as the sync reads it:
   `limits=None` means Okta's published per-minute limits
   (`OKTA_DEFAULT_LIMITS_PER_MINUTE`); a scenario's `limits` dict replaces
   them with its `okta_per_minute` (absent or `{}`: nothing is limited, as
-  FORMAT.md says for a scenario without `limits`). The three headers come
+  docs/scenario-format.md says for a scenario without `limits`). The three headers come
   on EVERY response, as on Okta: a path no limit covers reports
   `UNREACHED_LIMIT` per window, counting down, which no run reaches.
 - The scenario's faults for service `okta` (common.FaultPlan), matched on
@@ -43,7 +43,7 @@ It speaks Okta's management API as far as the sync reads it:
   lowercase header names, `application/json;charset=UTF-8`, and `null` for
   absent optional fields (`okta_org.with_okta_nulls`).
 
-The `okta` section is FORMAT.md's, plus these optional keys:
+The `okta` section is docs/scenario-format.md's, plus these optional keys:
 
 - `app_id`: the one app's id (also the `app_id=` argument); without it every
   app id names the app, so only a server given an app id answers 404 for
