@@ -197,17 +197,20 @@ def user_sync(planned: dict, params: dict, groups_done: dict) -> dict:
     )
 
 
-def deprovision(planned: dict, params: dict, deletions_allowed: bool) -> dict:
+def deprovision(planned: dict, params: dict, deletions_allowed: bool, groups_done: dict | None = None) -> dict:
     """Steps 4-5: hand over and delete departing users, recreate downgrades, delete groups.
 
     A dry run never releases held deletions: its report must be the one a
     real run would have, where they wait for a person (contract section 6).
+    ``groups_done`` (group_sync's output, optional) says at once which
+    renamed groups' successors failed; without it the directory is asked.
     """
     allowed = deletions_allowed and not params.get("dry_run")
+    earlier = (groups_done or {}).get("results", [])
     return _step(
         planned,
         params,
-        lambda plan, qs, dry: apply.apply_deprovision(plan, qs.directory, qs.handover, dry, allowed),
+        lambda plan, qs, dry: apply.apply_deprovision(plan, qs.directory, qs.handover, dry, allowed, earlier),
     )
 
 

@@ -113,8 +113,13 @@ def apply_user_sync(plan: Plan, directory, dry_run: bool = False, earlier_result
 
 
 # ------------------------------------------------------------ steps 4-5
-def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, deletions_allowed: bool = False) -> list[dict]:
+def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, deletions_allowed: bool = False,
+                      earlier_results: list[dict] | None = None) -> list[dict]:
     """Hand over and delete departing users, recreate downgrades, delete groups.
+
+    A renamed Okta group's old group is deleted only once its successor
+    exists (contract 5.5): ``earlier_results`` (group_sync's, when given)
+    tell a failed creation at once; otherwise the directory is asked.
 
     Held deletions (``plan.deletions_held``) run only with
     ``deletions_allowed`` (a person's approval); otherwise each is recorded
@@ -152,9 +157,38 @@ def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, de
             results.append(result("recreate_user", item["user_name"], FAILED, recipient_problem))
             continue
         results += _recreate(directory, handover, plan.recipient, item)
+    failed_creates = {
+        r["item"]: r["reason"] for r in earlier_results or () if r["action"] == "create_group" and r["status"] == FAILED
+    }
     for name in plan.delete_groups:
-        results.append(_write("delete_group", name, "no Okta group", lambda n=name: directory.delete_group(n), False))
+        successor = plan.successors.get(name)
+        if successor is None:
+            results.append(_write("delete_group", name, "no Okta group", lambda n=name: directory.delete_group(n), False))
+            continue
+        missing = _successor_missing(directory, successor, failed_creates)
+        if missing:
+            results.append(result("delete_group", name, FAILED, f"kept with its members: {missing}"))
+            continue
+        results.append(_write("delete_group", name, f"renamed in Okta; replaced by {successor['name']}",
+                              lambda n=name: directory.delete_group(n), False))
     return results
+
+
+def _successor_missing(directory, successor: dict, failed_creates: dict[str, str]) -> str | None:
+    """Why a renamed group's successor is not there to replace it, or None when it is (with its Description)."""
+    name = successor["name"]
+    if name in failed_creates:
+        return f"its successor {name!r} was not created: {failed_creates[name]}"
+    try:
+        found = directory.describe_group(name)
+    except Exception as exc:
+        return f"could not check that its successor {name!r} exists: {_cause(exc)}"
+    if found is None:
+        return f"its successor {name!r} does not exist"
+    if found.description != successor["description"]:
+        return (f"its successor {name!r} has Description {found.description!r}, not {successor['description']!r}: "
+                "it is not this sync's group")
+    return None
 
 
 def _handover(handover, user_name: str, recipient: str) -> str | None:

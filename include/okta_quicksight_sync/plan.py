@@ -34,6 +34,9 @@ class Plan:
     recreate: list[dict] = field(default_factory=list)  # register fields + from_role, groups
     # step 5
     delete_groups: list[str] = field(default_factory=list)
+    # renamed Okta groups: old group name -> {name, description} of its successor, which must exist
+    # (with that Description) before the old group is deleted
+    successors: dict[str, dict] = field(default_factory=dict)
     # items that will not be written, with their reason: {step, action, item, reason}
     failed: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)

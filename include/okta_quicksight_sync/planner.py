@@ -72,6 +72,7 @@ def _frozen_users(want: DesiredState, qs: QsSnapshot, managed_users: set[str]) -
 def _plan_groups(config, want: DesiredState, qs: QsSnapshot, managed_groups: set[str], out: Plan) -> list[str]:
     """Step 1 and step 5's group deletions; returns the desired groups whose members are synced."""
     synced = []
+    conflicts = set()
     for name in sorted(want.groups):
         existing = qs.groups.get(name)
         if existing is None:
@@ -80,6 +81,7 @@ def _plan_groups(config, want: DesiredState, qs: QsSnapshot, managed_groups: set
         elif name in managed_groups:
             synced.append(name)
         else:
+            conflicts.add(name)
             out.failed.append({
                 "step": STEP_GROUPS, "action": "group_conflict", "item": name,
                 "reason": (
@@ -87,12 +89,31 @@ def _plan_groups(config, want: DesiredState, qs: QsSnapshot, managed_groups: set
                     f"not adopted: delete or rename it in QuickSight, or add its Description to adopt_descriptions"
                 ),
             })
+    successor_of = {group.okta_id: name for name, group in want.groups.items()}
     for name in sorted(managed_groups):
         if name in want.groups or name in want.frozen_group_names:
             continue
-        if marker_id(qs.groups[name].description) in want.frozen_group_ids:
+        okta_id = marker_id(qs.groups[name].description)
+        if okta_id in want.frozen_group_ids:
             continue  # its Okta group failed validation: leave it as it is
+        successor = successor_of.get(okta_id)
+        if successor in conflicts:
+            # A renamed Okta group whose new name cannot be ours: deleting the old group would drop
+            # every permission granted to it, with nothing to replace it.
+            out.failed.append({
+                "step": STEP_DEPROVISION, "action": "delete_group", "item": name,
+                "reason": (
+                    f"kept with its members: its Okta group {okta_id} is now {successor!r}, which is an unmanaged "
+                    "QuickSight group (conflict), so no successor exists; resolve the conflict and the next run "
+                    "creates the successor and then deletes this group"
+                ),
+            })
+            continue
         out.delete_groups.append(name)
+        if successor is not None:
+            existing = qs.groups.get(successor)
+            description = existing.description if existing is not None else want.groups[successor].description
+            out.successors[name] = {"name": successor, "description": description}
     return synced
 
 

@@ -251,6 +251,16 @@ class QuickSightDirectory:
             for m in self._pages("ListGroupMemberships", f"group {group_name}", "GroupMemberList", GroupName=group_name)
         ]
 
+    def describe_group(self, name: str) -> QsGroup | None:
+        """The group (without members), or None when it does not exist."""
+        try:
+            g = self._call("DescribeGroup", f"group {name}", GroupName=name)["Group"]
+        except QuickSightNotFoundError as err:
+            if err.resource_type == "NAMESPACE":
+                raise
+            return None
+        return QsGroup(name=g["GroupName"], description=g.get("Description"), members=None, arn=g.get("Arn"))
+
     def describe_user(self, user_name: str) -> QsUser | None:
         try:
             return _user(self._call("DescribeUser", f"user {user_name}", UserName=user_name)["User"])

@@ -83,6 +83,11 @@ class MemoryDirectory:
             raise MemoryDirectoryError(f"ResourceNotFoundException: group {group_name}")
         return sorted(self.groups[group_name]["members"])
 
+    def describe_group(self, name: str) -> QsGroup | None:
+        self._call("DescribeGroup", name, write=False)
+        group = self.groups.get(name)
+        return None if group is None else QsGroup(name, group["description"])
+
     def describe_user(self, user_name: str) -> QsUser | None:
         self.api_calls["DescribeUser"] += 1
         return self.users.get(user_name)

@@ -9,6 +9,7 @@ from sync_builders import (
     ADMIN, by_status, config, directory, groups_config, og, okta, ou, plan_for, qg, qu, run, state,
 )
 
+from okta_quicksight_sync.apply import apply_deprovision, apply_group_sync, apply_user_sync
 from okta_quicksight_sync.model import OKTA_STATUSES, OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsSnapshot, QsUser
 from okta_quicksight_sync.planner import plan
 from okta_quicksight_sync.quicksight_reader import read_quicksight
@@ -372,6 +373,57 @@ def test_renamed_okta_group_new_name_created_first_old_deleted_last():
     assert order.index("create_group") < order.index("add_member") < order.index("delete_group")
     assert state(memory)[1] == {"Okta-Money": ("okta-sync:g1", (user,))}
 
+
+def test_renamed_okta_group_whose_new_name_is_a_conflict_keeps_the_old_group_with_its_members():
+    user = f"{R}/u1@example.com"
+    memory = directory([qu(user)], [qg("Okta-Finance", "okta-sync:g1", [user]), qg("Okta-Money", "by hand", ["x"])])
+    planned, results = run(config(), okta([ou("u1")], [og("g1", "Money", ["u1"])]), memory, deletions_allowed=True)
+    assert planned.delete_groups == [] and planned.deletion_count == 0 and planned.remove_members == {}
+    assert by_status(results, "failed") == [("delete_group", "Okta-Finance"), ("group_conflict", "Okta-Money")]
+    reason = [r["reason"] for r in results if r["item"] == "Okta-Finance"][0]
+    assert "kept with its members" in reason and "'Okta-Money'" in reason and "conflict" in reason
+    assert state(memory)[1] == {"Okta-Finance": ("okta-sync:g1", (user,)), "Okta-Money": ("by hand", ("x",))}
+
+
+@pytest.mark.parametrize("tell_apply", [True, False], ids=["group_sync-results", "directory-check"])
+def test_renamed_okta_group_whose_successor_quicksight_refuses_keeps_the_old_group(tell_apply):
+    user = f"{R}/u1@example.com"
+    memory = directory([qu(user)], [qg("Okta-Finance", "okta-sync:g1", [user])])
+    memory.fail("CreateGroup", "Okta-Money", "LimitExceededException: namespace full")
+    planned = plan_for(config(), okta([ou("u1")], [og("g1", "Money", ["u1"])]), memory)
+    assert planned.successors == {"Okta-Finance": {"name": "Okta-Money", "description": "okta-sync:g1"}}
+    groups_done = apply_group_sync(planned, memory)
+    users_done = apply_user_sync(planned, memory, earlier_results=groups_done)
+    memory.api_calls.clear()
+    done = apply_deprovision(planned, memory, MemoryAssetHandover(memory), deletions_allowed=True,
+                             earlier_results=groups_done if tell_apply else None)
+    assert memory.api_calls.get("DescribeGroup", 0) == (0 if tell_apply else 1)
+    (kept,) = [r for r in done if r["action"] == "delete_group"]
+    assert kept["status"] == "failed" and "kept with its members" in kept["reason"] and "Okta-Money" in kept["reason"]
+    if tell_apply:
+        assert "namespace full" in kept["reason"]
+    assert state(memory)[1] == {"Okta-Finance": ("okta-sync:g1", (user,))}
+    assert outcome_of(groups_done + users_done + done) == "failed"
+
+
+def test_renamed_okta_group_whose_new_name_someone_else_took_mid_run_keeps_the_old_group():
+    user = f"{R}/u1@example.com"
+    memory = directory([qu(user)], [qg("Okta-Finance", "okta-sync:g1", [user])])
+    planned = plan_for(config(), okta([ou("u1")], [og("g1", "Money", ["u1"])]), memory)
+    memory.groups["Okta-Money"] = {"description": "made by hand", "members": set()}  # after the read
+    done = apply_deprovision(planned, memory, MemoryAssetHandover(memory), deletions_allowed=True)
+    (kept,) = [r for r in done if r["action"] == "delete_group"]
+    assert kept["status"] == "failed" and "not this sync's group" in kept["reason"]
+    assert "Okta-Finance" in memory.groups
+
+
+def test_renamed_okta_group_whose_successor_exists_already_is_deleted():
+    user = f"{R}/u1@example.com"
+    memory = directory([qu(user)], [qg("Okta-Finance", "okta-sync:g1", [user]), qg("Okta-Money", "Okta", [user])])
+    planned, results = run(config(), okta([ou("u1")], [og("g1", "Money", ["u1"])]), memory)
+    assert planned.successors == {"Okta-Finance": {"name": "Okta-Money", "description": "Okta"}}
+    assert ("delete_group", "Okta-Finance") in by_status(results, "done")
+    assert state(memory)[1] == {"Okta-Money": ("Okta", (user,))}
 
 def test_unassigned_group_and_adopted_group_without_counterpart_are_deleted():
     memory = directory([], [qg("Okta-Gone", "okta-sync:g9"), qg("Okta-Legacy", "Okta"), qg("Mine", "other")])
