@@ -9,15 +9,19 @@ difference instead of being copied into the expectation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 ALL_BUT_DEPROVISIONED = ("STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "LOCKED_OUT", "PASSWORD_EXPIRED", "SUSPENDED")
+ROLE_ORDER = ("READER", "READER_PRO", "AUTHOR", "AUTHOR_PRO", "ADMIN", "ADMIN_PRO")  # low to high (section 3)
+MARKER = re.compile(r"okta-sync:(\S+)")  # the Description of a group the sync made: okta-sync:<Okta group id>
 
 
 @dataclass
 class Desired:
     users: dict[str, dict] = field(default_factory=dict)  # user name -> {"email", "role"}
     groups: dict[str, set[str]] = field(default_factory=dict)  # group name -> member user names
+    group_names: dict[str, str] = field(default_factory=dict)  # Okta group id -> its QuickSight group name
 
 
 def desired_of(target: dict, okta: dict) -> Desired:
@@ -51,6 +55,7 @@ def desired_of(target: dict, okta: dict) -> Desired:
         for uid in group.get("members", []):
             members.update(names_of.get(uid, ()))
         out.groups[prefix + group["name"]] = members
+        out.group_names[gid] = prefix + group["name"]
     return out
 
 
@@ -75,6 +80,19 @@ def is_managed_group(target: dict, group: dict) -> bool:
     return "okta-sync:" in description or description in target.get("adopt_descriptions", ["Okta"])
 
 
+def _role_as_wanted(target: dict, have: str | None, want: str) -> bool:
+    if have == want:
+        return True
+    left_higher = target.get("downgrade_policy", "report") == "report"
+    return left_higher and have in ROLE_ORDER and ROLE_ORDER.index(have) > ROLE_ORDER.index(want)
+
+
+def marker_of(group: dict) -> str | None:
+    """The Okta group id a QuickSight group's marker names, if it has one."""
+    match = MARKER.search(group.get("description") or "")
+    return match.group(1) if match else None
+
+
 def _users(state: dict) -> dict[str, dict]:
     return {u["user_name"]: u for u in state.get("users", [])}
 
@@ -89,7 +107,13 @@ def invariant_violations(target: dict, okta: dict, before: dict, after: dict) ->
     - no desired identity that existed is deleted;
     - every asset a deleted user owned is owned by the recipient, and no asset loses its last owner;
     - unmanaged users are unchanged, and unmanaged groups too (but for members QuickSight
-      itself drops when a user is deleted).
+      itself drops when a user is deleted);
+    - a managed group whose Okta group is still wanted is never deleted before its successor
+      (a group with the same ``okta-sync:`` marker) exists: deleting it drops every permission
+      granted to it (contract 5.5);
+    - no membership in a group the sync does not change is lost by a user who is still there:
+      unmanaged groups, and managed groups kept because their successor could not be created
+      (contract 5.2: a ``recreate`` restores them; 5.5: the kept group stays as it is).
     """
     out: list[str] = []
     want = desired_of(target, okta)
@@ -137,16 +161,61 @@ def invariant_violations(target: dict, okta: dict, before: dict, after: dict) ->
         if now.get("description") != group.get("description"):
             out.append(f"unmanaged group {name}: description changed to {now.get('description')!r}")
         expected = set(group.get("members", [])) - deleted
-        if set(now.get("members", [])) != expected:
-            out.append(f"unmanaged group {name}: members {sorted(now.get('members', []))}, expected {sorted(expected)}")
+        members = set(now.get("members", []))
+        for user_name in sorted(expected - members):
+            out.append(f"membership lost: {user_name} left unmanaged group {name}, which the sync never changes")
+        if members - expected:
+            out.append(f"unmanaged group {name}: members {sorted(members)}, expected {sorted(expected)}")
     for name, group in a_groups.items():
         if name not in b_groups and not is_managed_group(target, group):
             out.append(f"unmanaged group {name} appeared")
+    out += _managed_group_losses(target, want, b_groups, a_groups, a_users)
+    return out
+
+
+def _managed_group_losses(target: dict, want: Desired, b_groups: dict, a_groups: dict, a_users: dict) -> list[str]:
+    """A managed group of a still-wanted Okta group deleted with no successor, or kept but stripped of members.
+
+    Its successor is a group after the run with the same marker under another name. When there is none
+    (CreateGroup refused, the new name held by an unmanaged group), the old group is what carries the
+    permissions: it must still exist, with every member who is still there and not leaving.
+    """
+    out: list[str] = []
+    by_marker: dict[str, set[str]] = {}
+    for name, group in a_groups.items():
+        if is_managed_group(target, group) and marker_of(group):
+            by_marker.setdefault(marker_of(group), set()).add(name)
+    for name, group in sorted(b_groups.items()):
+        gid = marker_of(group)
+        if not is_managed_group(target, group) or gid not in want.group_names:
+            continue
+        successors = by_marker.get(gid, set()) - {name}
+        if name not in a_groups:
+            if not successors:
+                out.append(
+                    f"managed group {name} (okta-sync:{gid}) was deleted before its successor "
+                    f"{want.group_names[gid]} exists; Okta group {gid} is still an app group"
+                )
+            continue
+        if successors or want.group_names[gid] == name:
+            continue  # replaced (the old one may go), or the group itself is the wanted one
+        members = set(a_groups[name].get("members", []))
+        for user_name in sorted(set(group.get("members", [])) - members):
+            user = a_users.get(user_name)
+            if user is None or (is_managed_user(target, user) and user_name not in want.users):
+                continue  # gone, or leaving: not the kept group's loss
+            out.append(
+                f"membership lost: {user_name} left managed group {name}, kept because its successor "
+                f"{want.group_names[gid]} could not be created"
+            )
     return out
 
 
 def convergence_differences(target: dict, okta: dict, state: dict) -> list[str]:
-    """After a clean run: managed QuickSight equals the desired state (users with email and role, groups with managed members)."""
+    """After a clean run: managed QuickSight equals the desired state (users with email and role, groups with managed members).
+
+    Under ``downgrade_policy: report`` a role higher than the desired one is what the contract leaves.
+    """
     out: list[str] = []
     want = desired_of(target, okta)
     for name in protected_of(target):  # protected users are never the sync's to create or change
@@ -159,7 +228,7 @@ def convergence_differences(target: dict, okta: dict, state: dict) -> list[str]:
         out.append(f"user {name} should have been deprovisioned")
     for name in sorted(set(want.users) & set(managed)):
         have, wanted = managed[name], want.users[name]
-        if (have.get("email"), have.get("role")) != (wanted["email"], wanted["role"]):
+        if have.get("email") != wanted["email"] or not _role_as_wanted(target, have.get("role"), wanted["role"]):
             out.append(f"user {name}: has {have.get('email')}/{have.get('role')}, wants {wanted['email']}/{wanted['role']}")
     groups = {n: g for n, g in _groups(state).items() if is_managed_group(target, g)}
     for name in sorted(set(want.groups) - set(groups)):

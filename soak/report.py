@@ -41,6 +41,12 @@ def render(stats: SoakStats) -> str:
     lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.faults_injected.items())]
     lines += ["", "Okta changes made:", "", "| change | count |", "|---|---:|"]
     lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.okta_changes.items())]
+    lines += ["", "QuickSight changes made by hand:", "", "| change | count |", "|---|---:|"]
+    lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.quicksight_changes.items())]
+    lines += ["", "Rounds by `downgrade_policy`, and what the runs did that the group and membership invariants watch:",
+              "", "| | count |", "|---|---:|"]
+    lines += [f"| rounds with downgrade_policy {kind} | {n} |" for kind, n in sorted(stats.policies.items())]
+    lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.sync_actions.items())]
     if stats.failure_causes:
         lines += ["", "Why faulty runs failed:", "", "| cause | runs |", "|---|---:|"]
         lines += [f"| {kind} | {n} |" for kind, n in stats.failure_causes.most_common()]

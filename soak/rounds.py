@@ -1,5 +1,11 @@
 """The soak: seeded rounds of (change Okta, inject faults, run, check; clean run, check).
 
+Each round also draws the target's ``downgrade_policy`` (report or recreate),
+lets QuickSight admins raise roles and fill hand-made groups, and sometimes
+refuses every CreateGroup of the faulty run - so renames the sync cannot
+follow and recreate downgrades meet the invariants that guard against losing
+groups and memberships.
+
 Runs go through the DAG's task functions in-process (``LocalSync.run_tasks``),
 not ``dag.test()``: the same code in the same order at a tenth of the cost,
 which is what makes hundreds of rounds fit in minutes. The fault matrix
@@ -15,7 +21,8 @@ from dataclasses import dataclass, field
 
 from soak.driver import LocalSync
 from soak.oracle import convergence_differences, invariant_violations
-from soak.world import World, create_assets, initial_scenario
+from soak.world import (World, create_assets, initial_scenario, join_unmanaged_groups, members_of_okta_groups,
+                        promote_users)
 
 OKTA_ENDPOINTS = ["GET /api/v1/apps/{appId}/users", "GET /api/v1/apps/{appId}/groups", "GET /api/v1/groups/{groupId}/users"]
 OKTA_FAULTS = [
@@ -29,13 +36,28 @@ QS_HANDOVER = ["SearchDashboards", "SearchAnalyses", "SearchDataSets", "SearchDa
                "ListTemplates", "SearchFolders", "ListTopics", "UpdateDashboardPermissions",
                "UpdateDataSetPermissions", "UpdateThemePermissions", "DescribeTemplatePermissions",
                "UpdateFolderPermissions", "UpdateTopicPermissions"]
+# CreateGroup refused for the whole faulty run: a missing permission (the run stops), an unmet
+# precondition (the item fails), the account's group quota (botocore takes it for throttling and
+# retries it 8 times, ~35 s of back-off per group: rarer, to keep the soak's minutes).
+CREATE_GROUP_REFUSALS = [{"error": "AccessDeniedException"}, {"error": "AccessDeniedException"},
+                         {"error": "PreconditionNotMetException", "status": 400},
+                         {"error": "PreconditionNotMetException", "status": 400},
+                         {"error": "PreconditionNotMetException", "status": 400},
+                         {"error": "LimitExceededException", "status": 400}]
 QS_TRANSIENT = [{"error": "ThrottlingException"}, {"error": "InternalFailureException"},
                 {"error": "ServiceUnavailableException", "status": 503}]
 
 
-def draw_faults(rng: random.Random) -> list[dict]:
-    """0-2 Okta faults and 0-2 QuickSight faults; most transient (1-3 in a row), some permanent."""
+def draw_faults(rng: random.Random, groups_to_create: bool = False) -> list[dict]:
+    """0-2 Okta faults and 0-2 QuickSight faults; most transient (1-3 in a row), some permanent.
+
+    When the round's changes need a new QuickSight group (a group added or renamed), CreateGroup is
+    refused for the whole run one time in two (else one in twenty).
+    """
     faults = []
+    if rng.random() < (0.5 if groups_to_create else 0.05):
+        faults.append({"service": "quicksight", "operation": "CreateGroup", "kind": "CreateGroup refused",
+                       **rng.choice(CREATE_GROUP_REFUSALS), "times": -1})
     for _ in range(rng.choice([0, 1, 1, 2])):
         fault = {"service": "okta", "endpoint": rng.choice(OKTA_ENDPOINTS), **rng.choice(OKTA_FAULTS)}
         fault["times"] = -1 if rng.random() < 0.08 else rng.choice([1, 1, 2, 3])
@@ -59,6 +81,9 @@ class SoakStats:
     seed: int
     rounds: int = 0
     okta_changes: Counter = field(default_factory=Counter)
+    quicksight_changes: Counter = field(default_factory=Counter)
+    policies: Counter = field(default_factory=Counter)  # downgrade_policy of the rounds
+    sync_actions: Counter = field(default_factory=Counter)  # what the runs did: "recreate_user done", ...
     faults_injected: Counter = field(default_factory=Counter)
     faults_planned: int = 0
     retries: Counter = field(default_factory=Counter)
@@ -82,32 +107,52 @@ def _cause_kind(result) -> str:
     return text.splitlines()[0][:80] if text else "unknown"
 
 
+def _count_actions(stats: SoakStats, result) -> None:
+    """The report's writes that matter to the invariants: recreates, group creations and deletions."""
+    for action in ("recreate_user", "create_group", "delete_group"):
+        for status, n in (result.report.get("counts") or {}).get(action, {}).items():
+            if n and status in ("done", "failed"):
+                stats.sync_actions[f"{action} {status}"] += n
+
+
 def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
     """Run the soak; returns its figures (violations listed, not raised)."""
     rng = random.Random(seed)
     scenario = initial_scenario(seed=seed)
-    target = scenario["target"]
     world = World(scenario["okta"], rng)
     stats = SoakStats(seed=seed)
     started = time.monotonic()
     with LocalSync(scenario) as sync:
+        target = sync.target  # the dict the runs read: a round's downgrade_policy goes here
         first = sync.run_tasks({})
         stats.violations += [f"initial run: {d}" for d in convergence_differences(target, world.okta, sync.dump())]
         if first.outcome != "success":
             stats.violations.append(f"initial run ended {first.outcome}: {first.text()}")
         for n in range(1, rounds + 1):
+            target["downgrade_policy"] = rng.choice(["report", "recreate"])
+            stats.policies[target["downgrade_policy"]] += 1
             changes = world.random_changes(rng.choice([1, 2, 3]))
             stats.okta_changes.update(name for name, _ in changes)
             sync.load_okta(world.okta)
             stats.assets_created += len(create_assets(sync.quicksight, rng, rng.choice([0, 1, 2]), n))
+            promoted = []
+            if rng.random() < 0.4:
+                promoted = promote_users(sync.quicksight, rng, rng.choice([1, 1, 2]),
+                                         prefer=members_of_okta_groups(sync.quicksight, world.renamed))
+                stats.quicksight_changes["promote a user by hand"] += len(promoted)
+            if rng.random() < 0.5:
+                stats.quicksight_changes["add a user to a hand-made group"] += len(join_unmanaged_groups(
+                    sync.quicksight, rng, rng.choice([1, 2]), prefer=[p for p in promoted if rng.random() < 0.7]))
 
             before = sync.dump()
-            faults = draw_faults(rng)
+            new_group = {"add_group", "rename_group", "rename_group_onto_taken_name"} & {name for name, _ in changes}
+            faults = draw_faults(rng, groups_to_create=bool(new_group))
             stats.faults_planned += len(faults)
             okta_faults, qs_faults = sync.set_faults(faults)
             result = sync.run_tasks({})
             after = sync.dump()
             stats.runs += 1
+            _count_actions(stats, result)
             stats.faults_injected.update({f"okta {k}": v for k, v in okta_faults.injected.items()})
             stats.faults_injected.update({f"quicksight {k}": v for k, v in qs_faults.injected.items()})
             stats.retries.update(result.retries)
@@ -118,10 +163,15 @@ def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
                 stats.runs_held += 1
             stats.violations += [f"round {n} (faulty run): {v}" for v in invariant_violations(target, world.okta, before, after)]
 
+            fixes = world.fix_taken_names()  # the admin reads the conflict and renames the Okta group again
+            if fixes:
+                stats.okta_changes["fix_taken_name"] += len(fixes)
+                sync.load_okta(world.okta)
             sync.set_faults(None)
             clean = sync.run_tasks({})
             final = sync.dump()
             stats.runs += 1
+            _count_actions(stats, clean)
             stats.retries.update(clean.retries)
             stats.users_deprovisioned += len({u["user_name"] for u in before["users"]} - {u["user_name"] for u in final["users"]})
             stats.violations += [f"round {n} (clean run): {v}" for v in invariant_violations(target, world.okta, after, final)]

@@ -1,9 +1,12 @@
 """The soak's world: a starting org and account, and the random changes made to them between runs.
 
 Okta changes are what admins do all day (hire, leave, suspend, rename a
-group, move people between groups, change someone's AWS roles). QuickSight
-changes are what its users do: create assets. Every change is drawn from a
-seeded ``random.Random``, so a round can be replayed from its seed.
+group - sometimes onto a name QuickSight already has as an unmanaged group -,
+move people between groups, change someone's AWS roles). QuickSight changes
+are what its users and admins do: create assets, raise a user's role by hand
+(which the sync then downgrades), put people into hand-made groups. Every
+change is drawn from a seeded ``random.Random``, so a round can be replayed
+from its seed.
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ UNMANAGED_USERS = [
 UNMANAGED_GROUPS = [
     {"name": "Finance-Manual", "description": "made by hand", "members": ["analyst", "OtherRole/contractor@example.com"]},
     {"name": "Okta-Lookalike", "description": "not ours", "members": ["analyst"]},
+    {"name": "Okta-Board", "description": "by hand, for the board", "members": []},
 ]
+# Okta group names whose QuickSight name (Okta-<name>) an unmanaged group already holds.
+TAKEN_NAMES = [g["name"][len("Okta-"):] for g in UNMANAGED_GROUPS if g["name"].startswith("Okta-")]
 
 
 def initial_scenario(n_users: int = 14, n_groups: int = 4, seed: int = 0) -> dict:
@@ -81,6 +87,7 @@ class World:
         self.rng = rng
         self._next = 1 + max([int(u["id"][3:]) for u in okta["users"] if u["id"][3:].isdigit()] or [0])
         self._next_group = 1 + max([int(g["id"][3:]) for g in okta["groups"] if g["id"][3:].isdigit()] or [0])
+        self.renamed: set[str] = set()  # Okta group ids the last random_changes renamed
 
     # ---- helpers ------------------------------------------------------------------
 
@@ -162,7 +169,27 @@ class World:
     def rename_group(self) -> str:
         group = self.rng.choice(self.okta["groups"])
         group["name"] = f"{group['name'].split(' (')[0]} ({self.rng.randrange(10000)})"
+        self.renamed.add(group["id"])
         return f"rename group {group['id']}"
+
+    def rename_group_onto_taken_name(self) -> str:
+        """A rename whose new QuickSight name an unmanaged group holds: the sync cannot follow it."""
+        free = [n for n in TAKEN_NAMES if all(g["name"] != n for g in self.okta["groups"])]
+        if not free:
+            return self.rename_group()
+        group = self.rng.choice(self.okta["groups"])
+        group["name"] = self.rng.choice(free)
+        self.renamed.add(group["id"])
+        return f"rename group {group['id']} onto taken name {group['name']}"
+
+    def fix_taken_names(self) -> list[str]:
+        """What an admin does after reading the conflict in the report: rename the Okta group again."""
+        fixed = []
+        for group in self.okta["groups"]:
+            if group["name"] in TAKEN_NAMES:
+                group["name"] = f"{group['name']} ({self.rng.randrange(10000)})"
+                fixed.append(f"rename group {group['id']} off a taken name")
+        return fixed
 
     def move_member(self) -> str:
         group = self.rng.choice(self.okta["groups"])
@@ -174,10 +201,11 @@ class World:
         return f"join {group['id']} {person['id']}"
 
     CHANGES = ("hire", "unassign", "reassign", "set_status", "change_email", "change_roles",
-               "add_group", "delete_group", "rename_group", "move_member")
+               "add_group", "delete_group", "rename_group", "rename_group_onto_taken_name", "move_member")
 
     def random_changes(self, n: int) -> list[tuple[str, str]]:
         """n random changes: (change name, what it did)."""
+        self.renamed = set()
         out = []
         for _ in range(n):
             name = self.rng.choice(self.CHANGES)
@@ -203,4 +231,59 @@ def create_assets(quicksight_server, rng: random.Random, count: int, round_no: i
                 asset.permissions[arn] = set(kind.owner_actions)
             state.assets[(region, kind.type, asset_id)] = asset
             made.append(f"{kind.type} {asset_id}")
+    return made
+
+
+def _managed_users(state) -> list:
+    """QuickSight users the soak's target manages (IAM, under one of its roles, not protected)."""
+    protected = set(TARGET["protected_users"]) | {RECIPIENT}
+    prefixes = tuple(f"{role}/" for role in SAML_ROLES)
+    return [u for name, u in sorted(state.users.items())
+            if u.identity_type == "IAM" and name.startswith(prefixes) and name not in protected]
+
+
+def members_of_okta_groups(quicksight_server, okta_group_ids: set[str]) -> set[str]:
+    """QuickSight members of the managed groups whose marker names one of these Okta groups."""
+    state = quicksight_server.state
+    return {m for g in list(state.groups.values()) if (g.description or "").removeprefix("okta-sync:") in okta_group_ids
+            for m in g.members}
+
+
+def promote_users(quicksight_server, rng: random.Random, count: int, prefer: set[str] = frozenset()) -> list[str]:
+    """A QuickSight admin raises managed users' roles by hand; the next run must bring them back down.
+
+    Users in ``prefer`` go first (the soak passes the members of groups just renamed, so a recreate
+    meets a group the sync cannot replace more often than chance would have it). Returns their names.
+    """
+    state = quicksight_server.state
+    ranks = ["READER", "AUTHOR", "ADMIN"]
+    candidates = [u for u in _managed_users(state) if u.role in ranks[:-1]]
+    first = [u for u in candidates if u.user_name in prefer]
+    chosen = rng.sample(first, k=min(count, len(first)))
+    rest = [u for u in candidates if u not in chosen]
+    chosen += rng.sample(rest, k=min(count - len(chosen), len(rest)))
+    for user in chosen:
+        role = rng.choice(ranks[ranks.index(user.role) + 1:])
+        state.handle("UpdateUser", {"AwsAccountId": state.account_id, "Namespace": state.namespace,
+                                    "UserName": user.user_name, "Email": user.email, "Role": role}, state.identity_region)
+    return [u.user_name for u in chosen]
+
+
+def join_unmanaged_groups(quicksight_server, rng: random.Random, count: int, prefer: list[str] = ()) -> list[str]:
+    """A QuickSight admin puts managed users into hand-made groups, which the sync must never change.
+
+    Users in ``prefer`` (e.g. the ones just promoted, whose recreate must keep these memberships) go first.
+    """
+    state = quicksight_server.state
+    made = []
+    users = [u.user_name for u in _managed_users(state)]
+    queue = [u for u in prefer if u in users]
+    groups = [g["name"] for g in UNMANAGED_GROUPS]
+    for _ in range(count):
+        if not users:
+            break
+        user, group = (queue.pop(0) if queue else rng.choice(users)), rng.choice(groups)
+        state.handle("CreateGroupMembership", {"AwsAccountId": state.account_id, "Namespace": state.namespace,
+                                               "GroupName": group, "MemberName": user}, state.identity_region)
+        made.append(f"join {group} {user}")
     return made
