@@ -201,7 +201,7 @@ def deprovision(planned: dict, params: dict, deletions_allowed: bool, groups_don
     """Steps 4-5: hand over and delete departing users, recreate downgrades, delete groups.
 
     A dry run never releases held deletions: its report must be the one a
-    real run would have, where they wait for a person (contract section 6).
+    real run would have, where they wait for a person (docs/sync-rules.md, Dry run).
     ``groups_done`` (group_sync's output, optional) says at once which
     renamed groups' successors failed; without it the directory is asked.
     """

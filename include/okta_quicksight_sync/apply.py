@@ -118,7 +118,7 @@ def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, de
     """Hand over and delete departing users, recreate downgrades, delete groups.
 
     A renamed Okta group's old group is deleted only once its successor
-    exists (contract 5.5): ``earlier_results`` (group_sync's, when given)
+    exists: ``earlier_results`` (group_sync's, when given)
     tell a failed creation at once; otherwise the directory is asked.
 
     Held deletions (``plan.deletions_held``) run only with
@@ -226,7 +226,18 @@ def _deprovision(directory, handover, recipient: str, name: str) -> dict:
 
 
 def _recreate(directory, handover, recipient: str, item: dict) -> list[dict]:
+    """Hand over, delete, re-register with the lower role, then give back its memberships.
+
+    Its groups are read first (after step 3, so managed groups already hold
+    exactly what Okta asks): the desired managed ones are re-added, and every
+    other group it was in - unmanaged groups, managed groups left as they are
+    because their item failed - gets it back as it was.
+    """
     name = item["user_name"]
+    try:
+        before = directory.list_user_groups(name)
+    except Exception as exc:
+        return [result("recreate_user", name, FAILED, f"could not read its groups, user kept: {_cause(exc)}")]
     problem = _handover(handover, name, recipient)
     if problem:
         return [result("recreate_user", name, FAILED, problem)]
@@ -234,9 +245,14 @@ def _recreate(directory, handover, recipient: str, item: dict) -> list[dict]:
         directory.delete_user(name)
         directory.register_user(item["iam_arn"], item["session_name"], item["email"], item["role"])
     except Exception as exc:
-        return [result("recreate_user", name, FAILED, f"recreate stopped: {_cause(exc)}")]
+        lost = sorted(set(before) | set(item["groups"]))
+        return [result("recreate_user", name, FAILED,
+                       f"recreate stopped: {_cause(exc)}; its groups before: {', '.join(lost) or 'none'}")]
     results = [result("recreate_user", name, DONE, f"role {item['from_role']} -> {item['role']}; assets to {recipient}")]
     for group in item["groups"]:
         results.append(_write("add_member", member_item(group, name), "re-added after recreate",
+                              lambda g=group: directory.add_member(g, name), False))
+    for group in sorted(set(before) - set(item["groups"])):
+        results.append(_write("add_member", member_item(group, name), "restored after recreate (member before it)",
                               lambda g=group: directory.add_member(g, name), False))
     return results

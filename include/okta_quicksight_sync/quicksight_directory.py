@@ -251,6 +251,13 @@ class QuickSightDirectory:
             for m in self._pages("ListGroupMemberships", f"group {group_name}", "GroupMemberList", GroupName=group_name)
         ]
 
+    def list_user_groups(self, user_name: str) -> list[str]:
+        """Names of every group the user is in, managed or not (one ListUserGroups call per page)."""
+        return [
+            g["GroupName"]
+            for g in self._pages("ListUserGroups", f"groups of user {user_name}", "GroupList", UserName=user_name)
+        ]
+
     def describe_group(self, name: str) -> QsGroup | None:
         """The group (without members), or None when it does not exist."""
         try:

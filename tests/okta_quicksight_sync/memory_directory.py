@@ -83,6 +83,12 @@ class MemoryDirectory:
             raise MemoryDirectoryError(f"ResourceNotFoundException: group {group_name}")
         return sorted(self.groups[group_name]["members"])
 
+    def list_user_groups(self, user_name: str) -> list[str]:
+        self._call("ListUserGroups", user_name, write=False)
+        if user_name not in self.users:
+            raise MemoryDirectoryError(f"ResourceNotFoundException: user {user_name}")
+        return sorted(n for n, g in self.groups.items() if user_name in g["members"])
+
     def describe_group(self, name: str) -> QsGroup | None:
         self._call("DescribeGroup", name, write=False)
         group = self.groups.get(name)

@@ -148,6 +148,35 @@ def test_planned_failures_are_reported_by_the_step_they_belong_to():
     assert [r["item"] for r in apply_deprovision(planned, memory, None)] == ["D"]
 
 
+def test_recreate_gives_back_memberships_in_groups_the_sync_does_not_change():
+    """Unmanaged groups, and a managed group left as it is because its Okta group failed."""
+    memory = directory(
+        [qu(U1, "AUTHOR"), qu(U2)],
+        [qg("Okta-Fin", "okta-sync:g1", [U1]), qg("Okta-Ops", "okta-sync:g3", [U1, U2]),
+         qg("Okta-Legacy", "okta-sync:g2", [U1]), qg("Mine", "by hand", [U1, "x"]), qg("Theirs", None, ["x"])])
+    groups = [og("g1", "Fin", ["u1"]), og("g2", "Bad\u20ac", ["u1"]), og("g3", "Ops", ["u2"])]
+    planned, results = run(config(downgrade_policy="recreate"), okta([ou("u1"), ou("u2")], groups), memory)
+    assert [r["user_name"] for r in planned.recreate] == [U1]
+    assert memory.users[U1].role == "READER"
+    members = {name: g["members"] for name, g in memory.groups.items()}
+    assert members == {"Okta-Fin": {U1}, "Okta-Ops": {U2}, "Okta-Legacy": {U1}, "Mine": {U1, "x"}, "Theirs": {"x"}}
+    reasons = {r["item"]: r["reason"] for r in results if r["action"] == "add_member" and r["status"] == "done"}
+    assert reasons == {f"{U1} in Okta-Fin": "re-added after recreate",
+                       f"{U1} in Mine": "restored after recreate (member before it)",
+                       f"{U1} in Okta-Legacy": "restored after recreate (member before it)"}
+    assert memory.api_calls["ListUserGroups"] == 1
+
+
+def test_recreate_whose_groups_cannot_be_read_keeps_the_user_and_its_assets():
+    memory = directory([qu(U1, "AUTHOR")], [qg("Mine", "by hand", [U1])])
+    memory.fail("ListUserGroups", U1)
+    handover = MemoryAssetHandover(memory, {"dash": {U1}})
+    _, results = run(config(downgrade_policy="recreate"), okta([ou("u1")]), memory, handover)
+    assert by_status(results, "failed") == [("recreate_user", U1)]
+    assert "could not read its groups, user kept" in results[-1]["reason"]
+    assert memory.users[U1].role == "AUTHOR" and memory.groups["Mine"]["members"] == {U1}
+    assert handover.calls == [] and handover.assets == {"dash": {U1}}
+
 def test_recreate_that_fails_after_delete_converges_on_the_next_run():
     memory = directory([qu(U1, "AUTHOR")])
     memory.fail("RegisterUser", "u1@example.com")

@@ -195,7 +195,7 @@ def test_protected_user_okta_wants_and_quicksight_lacks_is_registered_then_never
     planned, results = run(config(), okta([admin_okta, ou("u1")], groups), memory)
     assert [r["user_name"] for r in planned.register] == [ADMIN, f"{R}/u1@example.com"]
     assert memory.users[ADMIN] == qu(ADMIN, "ADMIN")
-    # Unmanaged, so put into no group (contract 4: only managed users are added or removed).
+    # Unmanaged, so put into no group (in a managed group only managed users are added or removed).
     assert memory.groups["Okta-Finance"]["members"] == {f"{R}/u1@example.com"}
     assert by_status(results, "failed") == []
     # Once it exists it is protected like any other: an email change in Okta is not applied.

@@ -105,7 +105,7 @@ def test_apply_converges_to_the_desired_state_and_leaves_the_rest(cfg, okta_stat
     # Managed users: exactly the desired ones, plus the ones a failed Okta user freezes.
     conflicts = {n for n, u in before.users.items() if not own.is_managed_user(u)}
     wanted_users = {n for n in want.users if n not in conflicts and n not in own.protected}
-    # Frozen: a failed Okta user's, by user name or by email (contract 6), unless a valid user claims the name.
+    # Frozen: a failed Okta user's, by user name or by email, unless a valid user claims the name.
     frozen_users = {
         n for n, u in before.users.items()
         if own.is_managed_user(u) and n not in want.users
@@ -132,7 +132,7 @@ def test_apply_converges_to_the_desired_state_and_leaves_the_rest(cfg, okta_stat
         n for n in managed_before
         if n not in want.groups and (
             n in want.frozen_group_names or marker_id(before.groups[n].description) in want.frozen_group_ids
-            # a renamed Okta group whose new name is a conflict: no successor, so the old group stays (contract 5.5)
+            # a renamed Okta group whose new name is a conflict: no successor, so the old group stays
             or successor_of.get(marker_id(before.groups[n].description)) in conflict_groups
         )
     }
@@ -140,10 +140,11 @@ def test_apply_converges_to_the_desired_state_and_leaves_the_rest(cfg, okta_stat
     assert {n for n, g in after.groups.items() if own.is_managed_group(g)} == synced_groups | frozen_groups
     for name, group in before.groups.items():
         if name not in managed_before or name in frozen_groups:
-            # Untouched, except for members a deleted (or recreated) user took with it.
+            # Untouched, except for members a deprovisioned user took with it.
             assert after.groups[name].description == group.description
             lost = set(group.members) - set(after.groups[name].members)
-            assert set(after.groups[name].members) <= set(group.members) and lost <= removed
+            # A recreated user is given back its memberships in the groups the sync does not change.
+            assert set(after.groups[name].members) <= set(group.members) and lost <= set(planned.deprovision)
     for name in synced_groups:
         members_after = set(after.groups[name].members)
         members_before = set(before.groups[name].members) if name in before.groups else set()

@@ -85,6 +85,21 @@ def test_reads_every_page_of_250_users_groups_and_members(start):
     assert {k: v for k, v in server.counter.snapshot().items() if not k.startswith("sts:")} == directory.api_calls
 
 
+def test_a_users_groups_are_read_one_call_per_page_and_a_groups_description_is_described(start):
+    user = "QuickSightReader/ann@example.com"
+    groups = [{"name": f"G{i:03}", "description": None if i % 2 else f"okta-sync:00g{i}", "members": [user]}
+              for i in range(150)]
+    groups.append({"name": "Other", "description": "by hand", "members": []})
+    server, directory = start(section([{"user_name": user, "email": "ann@example.com", "role": "READER",
+                                        "identity_type": "IAM"}], groups))
+    assert sorted(directory.list_user_groups(user)) == [f"G{i:03}" for i in range(150)]
+    assert directory.list_user_groups(ADMIN) == []
+    assert directory.describe_group("Other") == QsGroup(
+        "Other", "by hand", None, arn=f"arn:aws:quicksight:us-east-1:{ACCOUNT}:group/default/Other")
+    assert directory.describe_group("Nope") is None
+    assert directory.api_calls == {"ListUserGroups": 3, "DescribeGroup": 2}
+    assert {k: v for k, v in server.counter.snapshot().items() if not k.startswith("sts:")} == directory.api_calls
+
 def test_every_write_is_idempotent_when_repeated(start):
     server, directory = start(section())
     user = "QuickSightReader/ann@example.com"
