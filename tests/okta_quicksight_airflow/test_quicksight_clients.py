@@ -10,6 +10,7 @@ import pytest
 
 from local_servers.quicksight_server import QuickSightServer
 from okta_quicksight_airflow.quicksight_clients import (
+    PACING_MARGIN,
     CallRateLimiter,
     account_id_from,
     quicksight_client_factory,
@@ -89,6 +90,100 @@ def test_client_side_pacing_keeps_the_server_from_throttling(server):
         paced.create_group(**NS, GroupName=f"paced-{i}")
     assert server.throttled.total() == 0
     assert len(server.dump()["groups"]) == 16
+
+
+def _timed_reads(client, n: int) -> float:
+    started = time.monotonic()
+    for _ in range(n):
+        client.list_groups(**NS)
+    return time.monotonic() - started
+
+
+def test_paced_at_the_servers_rate_a_read_is_rarely_throttled_and_takes_about_its_floor(server):
+    server.rate.per_window, server.rate.window_s = 20, 1.0  # 20 calls in any second, as the bench's server counts
+    factory = quicksight_client_factory("aws_default", calls_per_second=20)
+    client = factory("us-east-1")
+    client.list_groups(**NS)
+    time.sleep(1.1)  # an empty window, as at a run's start
+    server.throttled.reset()
+    n, floor = 100, 100 / 20
+    elapsed = _timed_reads(client, n)
+    assert server.throttled.total() <= 1, server.throttled.snapshot()
+    assert factory.rate_limiter.throttles == server.throttled.total()  # the client sees every refusal
+    assert elapsed >= (n - 1) / 20  # never faster than the rate
+    assert elapsed <= 1.1 * floor, f"{elapsed:.2f} s for a floor of {floor} s"
+
+
+def test_a_configured_rate_far_above_the_servers_converges_after_few_throttles(server):
+    server.rate.per_window, server.rate.window_s = 20, 1.0
+    factory = quicksight_client_factory("aws_default", calls_per_second=60)
+    client = factory("us-east-1")
+    client.list_groups(**NS)
+    time.sleep(1.1)
+    server.throttled.reset()
+    n, floor = 100, 100 / 20
+    elapsed = _timed_reads(client, n)
+    limiter = factory.rate_limiter
+    assert 1 <= server.throttled.total() <= 3, server.throttled.snapshot()
+    assert limiter.throttles == server.throttled.total()
+    assert limiter.lowest_rate <= 20  # learned from what the server took
+    assert limiter.rate() < 20.5  # and still under it at the end (recovery is slow)
+    # botocore backs off up to 1 s, then 2 s, 4 s... for refusals in a row of one call: at most this in all
+    back_off = sum(2.0**i for i in range(server.throttled.total()))
+    assert elapsed <= 1.1 * floor + back_off, f"{elapsed:.2f} s for a floor of {floor} s"
+
+
+def test_three_throttles_in_a_row_are_absorbed_and_slow_the_pace_by_the_margin_only(server):
+    factory = quicksight_client_factory("aws_default", calls_per_second=10)
+    client = factory("us-east-1")
+    server.faults.add({"operation": "ListGroups", "error": "ThrottlingException", "times": 3})
+    assert client.list_groups(**NS)["GroupList"] == []
+    assert server.throttled.total() == 0 and server.faults.injected["ThrottlingException"] == 3
+    limiter = factory.rate_limiter
+    assert limiter.throttles == 3
+    # Nothing was taken before them, so they measure no rate: a cut by the margin a second at most.
+    assert 10 * (1 - PACING_MARGIN) ** 4 <= limiter.lowest_rate <= 10 * (1 - PACING_MARGIN) ** 2 + 1e-9
+
+
+def test_a_throttle_at_about_the_pace_cuts_it_by_the_margin_once_a_second_then_it_recovers_slowly():
+    keep = 1 - PACING_MARGIN
+    limiter = CallRateLimiter(10)
+    assert limiter.rate(0.0) == pytest.approx(10 * keep)
+    for i in range(10):
+        limiter.record(False, sent_at=i / 10, now=i / 10 + 0.01)
+    limiter.record(True, sent_at=1.0, now=1.01)  # ten taken in the second before: refused at about our pace
+    assert limiter.rate(1.01) == pytest.approx(10 * keep * keep)
+    limiter.record(True, sent_at=1.5, now=1.51)  # within the second after a cut: no second cut
+    assert limiter.rate(1.51) == pytest.approx(10 * keep * keep * (1 + 0.5 * CallRateLimiter.RECOVERY_PER_S))
+    assert limiter.rate(11.01) == pytest.approx(10 * keep * keep * 1.01)  # 1% regained in 10 s
+    assert limiter.rate(1000.0) == pytest.approx(10 * keep)  # never above the configured rate less the margin
+    assert limiter.throttles == 2
+
+
+def test_a_throttle_well_under_the_pace_sets_it_under_what_the_server_took():
+    keep = 1 - PACING_MARGIN
+    limiter = CallRateLimiter(30)
+    for i in range(10):
+        limiter.record(False, sent_at=i / 40, now=i / 40 + 0.01)
+    limiter.record(True, sent_at=0.25, now=0.26)  # ten taken in the second before, at a pace of about 30
+    assert limiter.rate(0.26) == pytest.approx(30 * keep / 2)  # at most halved at once
+    for i in range(10):
+        limiter.record(False, sent_at=0.5 + i / 20, now=0.5 + i / 20 + 0.01)
+    limiter.record(True, sent_at=1.4, now=1.41)  # ten taken again, at a pace of about 15
+    assert limiter.rate(1.41) == pytest.approx(10 * keep)
+    assert limiter.lowest_rate == pytest.approx(10 * keep)
+
+
+def test_the_pace_never_falls_under_its_floor_and_no_limit_means_no_pacing():
+    limiter = CallRateLimiter(10)
+    for k in range(40):  # refused again and again with nothing taken
+        limiter.record(True, sent_at=2.0 * k, now=2.0 * k)
+    assert limiter.rate(80.0) >= 10 * CallRateLimiter.MIN_SHARE
+    unlimited = CallRateLimiter(None)
+    unlimited.record(True, sent_at=0.0, now=0.0)
+    assert unlimited.rate() is None and unlimited.throttles == 1
+    with pytest.raises(ValueError, match="margin"):
+        CallRateLimiter(10, margin=0.5)
 
 
 def test_account_id_from_config_or_sts(server):
