@@ -65,7 +65,10 @@ def _frozen_users(want: DesiredState, qs: QsSnapshot, managed_users: set[str]) -
         if name in want.frozen_user_names:
             frozen[name] = "its user name is claimed by an Okta user that failed validation"
         elif email in want.frozen_emails:
-            frozen[name] = f"its email {qs.users[name].email} is that of Okta user {want.frozen_emails[email]}, which failed validation"
+            frozen[name] = (
+                f"its email {qs.users[name].email} is that of Okta user {want.frozen_emails[email]}, "
+                "which failed validation"
+            )
     return frozen
 
 
