@@ -173,6 +173,36 @@ def invariant_violations(target: dict, okta: dict, before: dict, after: dict) ->
     return out
 
 
+def _by_marker(target: dict, groups: dict) -> dict[str, set[str]]:
+    """Managed group names by the Okta group id their marker names."""
+    out: dict[str, set[str]] = {}
+    for name, group in groups.items():
+        if is_managed_group(target, group) and marker_of(group):
+            out.setdefault(marker_of(group), set()).add(name)
+    return out
+
+
+def _kept(target: dict, want: Desired, b_groups: dict, a_groups: dict) -> dict[str, str]:
+    """Managed groups the run had to leave as they are: old name -> the successor name that does not exist.
+
+    Their Okta group is still wanted under another name and no group with their marker holds it after
+    the run (CreateGroup refused, the new name held by an unmanaged group).
+    """
+    by_marker = _by_marker(target, a_groups)
+    out = {}
+    for name, group in b_groups.items():
+        gid = marker_of(group)
+        if (is_managed_group(target, group) and gid in want.group_names and want.group_names[gid] != name
+                and name in a_groups and not by_marker.get(gid, set()) - {name}):
+            out[name] = want.group_names[gid]
+    return out
+
+
+def kept_groups(target: dict, okta: dict, before: dict, after: dict) -> dict[str, str]:
+    """:func:`_kept` on two dumps (the soak counts what the membership invariant watched)."""
+    return _kept(target, desired_of(target, okta), _groups(before), _groups(after))
+
+
 def _managed_group_losses(target: dict, want: Desired, b_groups: dict, a_groups: dict, a_users: dict) -> list[str]:
     """A managed group of a still-wanted Okta group deleted with no successor, or kept but stripped of members.
 
@@ -181,32 +211,24 @@ def _managed_group_losses(target: dict, want: Desired, b_groups: dict, a_groups:
     permissions: it must still exist, with every member who is still there and not leaving.
     """
     out: list[str] = []
-    by_marker: dict[str, set[str]] = {}
-    for name, group in a_groups.items():
-        if is_managed_group(target, group) and marker_of(group):
-            by_marker.setdefault(marker_of(group), set()).add(name)
+    by_marker = _by_marker(target, a_groups)
     for name, group in sorted(b_groups.items()):
         gid = marker_of(group)
-        if not is_managed_group(target, group) or gid not in want.group_names:
-            continue
-        successors = by_marker.get(gid, set()) - {name}
-        if name not in a_groups:
-            if not successors:
-                out.append(
-                    f"managed group {name} (okta-sync:{gid}) was deleted before its successor "
-                    f"{want.group_names[gid]} exists; Okta group {gid} is still an app group"
-                )
-            continue
-        if successors or want.group_names[gid] == name:
-            continue  # replaced (the old one may go), or the group itself is the wanted one
+        if is_managed_group(target, group) and gid in want.group_names and name not in a_groups \
+                and not by_marker.get(gid, set()) - {name}:
+            out.append(
+                f"managed group {name} (okta-sync:{gid}) was deleted before its successor "
+                f"{want.group_names[gid]} exists; Okta group {gid} is still an app group"
+            )
+    for name, successor in sorted(_kept(target, want, b_groups, a_groups).items()):
         members = set(a_groups[name].get("members", []))
-        for user_name in sorted(set(group.get("members", [])) - members):
+        for user_name in sorted(set(b_groups[name].get("members", [])) - members):
             user = a_users.get(user_name)
             if user is None or (is_managed_user(target, user) and user_name not in want.users):
                 continue  # gone, or leaving: not the kept group's loss
             out.append(
                 f"membership lost: {user_name} left managed group {name}, kept because its successor "
-                f"{want.group_names[gid]} could not be created"
+                f"{successor} could not be created"
             )
     return out
 

@@ -47,6 +47,7 @@ def render(stats: SoakStats) -> str:
               "", "| | count |", "|---|---:|"]
     lines += [f"| rounds with downgrade_policy {kind} | {n} |" for kind, n in sorted(stats.policies.items())]
     lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.sync_actions.items())]
+    lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.watched.items())]
     if stats.failure_causes:
         lines += ["", "Why faulty runs failed:", "", "| cause | runs |", "|---|---:|"]
         lines += [f"| {kind} | {n} |" for kind, n in stats.failure_causes.most_common()]

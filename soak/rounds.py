@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from soak.driver import LocalSync
-from soak.oracle import convergence_differences, invariant_violations
+from soak.oracle import ROLE_ORDER, convergence_differences, invariant_violations, is_managed_group, kept_groups
 from soak.world import (World, create_assets, initial_scenario, join_unmanaged_groups, members_of_okta_groups,
                         promote_users)
 
@@ -84,6 +84,7 @@ class SoakStats:
     quicksight_changes: Counter = field(default_factory=Counter)
     policies: Counter = field(default_factory=Counter)  # downgrade_policy of the rounds
     sync_actions: Counter = field(default_factory=Counter)  # what the runs did: "recreate_user done", ...
+    watched: Counter = field(default_factory=Counter)  # kept groups, recreated users' memberships the invariants saw
     faults_injected: Counter = field(default_factory=Counter)
     faults_planned: int = 0
     retries: Counter = field(default_factory=Counter)
@@ -113,6 +114,26 @@ def _count_actions(stats: SoakStats, result) -> None:
         for status, n in (result.report.get("counts") or {}).get(action, {}).items():
             if n and status in ("done", "failed"):
                 stats.sync_actions[f"{action} {status}"] += n
+
+
+def _count_watched(stats: SoakStats, target: dict, okta: dict, before: dict, after: dict) -> None:
+    """Memberships of recreated users that the membership invariant watched, by kind of group.
+
+    A recreate shows in the dumps as a user whose role went down: nothing else lowers a role.
+    """
+    b_users = {u["user_name"]: u for u in before["users"]}
+    a_roles = {u["user_name"]: u.get("role") for u in after["users"]}
+    rank = {role: i for i, role in enumerate(ROLE_ORDER)}
+    recreated = {n for n, u in b_users.items()
+                 if n in a_roles and rank.get(a_roles[n], 99) < rank.get(u.get("role"), -1)}
+    kept = kept_groups(target, okta, before, after)
+    for group in before["groups"]:
+        members = recreated & set(group["members"])
+        if group["name"] in kept:
+            stats.watched["kept groups (successor missing)"] += 1
+            stats.watched["recreated users' memberships in kept groups"] += len(members)
+        elif not is_managed_group(target, group):
+            stats.watched["recreated users' memberships in unmanaged groups"] += len(members)
 
 
 def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
@@ -162,6 +183,7 @@ def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
             elif result.outcome == "held":
                 stats.runs_held += 1
             stats.violations += [f"round {n} (faulty run): {v}" for v in invariant_violations(target, world.okta, before, after)]
+            _count_watched(stats, target, world.okta, before, after)
 
             fixes = world.fix_taken_names()  # the admin reads the conflict and renames the Okta group again
             if fixes:
@@ -175,6 +197,7 @@ def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
             stats.retries.update(clean.retries)
             stats.users_deprovisioned += len({u["user_name"] for u in before["users"]} - {u["user_name"] for u in final["users"]})
             stats.violations += [f"round {n} (clean run): {v}" for v in invariant_violations(target, world.okta, after, final)]
+            _count_watched(stats, target, world.okta, after, final)
             stats.violations += [f"round {n} (clean run): {d}" for d in convergence_differences(target, world.okta, final)]
             if clean.outcome != "success":
                 stats.clean_runs_failed += 1

@@ -33,6 +33,8 @@ def test_short_soak_keeps_every_invariant(tmp_path):
     assert stats.sync_actions["recreate_user done"] >= 1
     assert stats.quicksight_changes["promote a user by hand"] >= 1
     assert stats.quicksight_changes["add a user to a hand-made group"] >= 1
+    assert stats.watched["kept groups (successor missing)"] >= 1
+    assert stats.watched["recreated users' memberships in unmanaged groups"] >= 1
 
     doc = tmp_path / "reliability.md"
     doc.write_text("# Reliability\n\nhand-written part\n\n" + BEGIN + "\nold figures\n" + END + "\n\nmore hand-written\n")
@@ -40,6 +42,7 @@ def test_short_soak_keeps_every_invariant(tmp_path):
     text = doc.read_text()
     assert "hand-written part" in text and "more hand-written" in text and "old figures" not in text
     assert "| **invariant violations** | **0** |" in text
+    assert "| rounds with downgrade_policy recreate |" in text and "| kept groups (successor missing) |" in text
 
 
 def test_invariants_catch_each_kind_of_damage():
