@@ -7,7 +7,10 @@ It speaks Okta's management API as far as the sync reads it:
   `GET /api/v1/groups/{groupId}/users` (limit 1-1000, default 1000),
   and for connection tests `GET /api/v1/apps` (max 200), `GET /api/v1/apps/{appId}`,
   `GET /api/v1/groups` (max 10000), `GET /api/v1/groups/{groupId}`;
-  `POST /oauth2/v1/token` (client credentials, private_key_jwt, DPoP).
+  `POST /oauth2/v1/token` (client credentials, private_key_jwt, DPoP);
+  `GET /api/v1/logs` (the System Log, okta_log.py: `since`, `until`, `filter`,
+  `limit` 0-1000, `after`; a `rel="next"` link on every page, as Okta's polling
+  answers; `.log.record(...)` logs any event, `load()` logs the org's changes).
 - Paging as Okta pages: `limit` clamped to the endpoint's range, an opaque
   `after` cursor, `Link` headers `rel="self"` and, when the page is full,
   `rel="next"` (so N items at page size P take ceil(N/P) requests, one more
@@ -74,6 +77,7 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local_servers.common import CallCounter, FaultPlan, LocalServer, QuietHandler
+from local_servers.okta_log import DEFAULT_RETENTION_S, LogQueryError, SystemLog, encode_cursor
 from local_servers.okta_oauth import DPoPFailure, OAuthAuthority, OAuthFailure, challenge
 from local_servers.okta_org import OktaOrg, with_okta_nulls
 
@@ -82,6 +86,7 @@ from local_servers.okta_org import OktaOrg, with_okta_nulls
 OKTA_DEFAULT_LIMITS_PER_MINUTE = {
     "/api/v1/apps": 100,
     "/api/v1/groups": 500,
+    "/api/v1/logs": 60,  # its own, small bucket (about 60 a minute in small orgs)
     "/api/v1/users": 600,
     "/oauth2/v1/token": 600,
 }
@@ -102,6 +107,8 @@ ROUTES: list[tuple[str, re.Pattern, str | None, tuple[int, int, int] | None]] = 
     # Not used by the sync (one request per user is what it avoids); the benchmark's baseline, the
     # reference design, calls it once per user. Okta does not page it.
     ("GET /api/v1/users/{userId}/groups", re.compile(r"^/api/v1/users/(?P<userId>[^/]+)/groups$"), "okta.groups.read", None),
+    # The System Log (okta_log.py): paged by its own rules (limit 0-1000, default 100; a next link always).
+    ("GET /api/v1/logs", re.compile(r"^/api/v1/logs$"), "okta.logs.read", None),
 ]
 
 ERROR_SUMMARIES = {
@@ -213,30 +220,46 @@ class OktaServer:
         window_s: float = 60.0,
         token_ttl_s: float = 3600.0,
         port: int = 0,
+        log_retention_s: float = DEFAULT_RETENTION_S,
     ) -> None:
         self.counter = CallCounter()
         self.statuses = CallCounter()
+        self.set_faults(faults)
+        per_minute = OKTA_DEFAULT_LIMITS_PER_MINUTE if limits is None else (limits.get("okta_per_minute") or {})
+        self.rate_limiter = RateLimiter(per_minute, window_s)
+        self._app_id_arg = app_id
+        self._token_ttl_s = token_ttl_s
+        self.log = SystemLog(retention_s=log_retention_s)
+        self.load(okta_section)
+        self._server = LocalServer(_OktaHandler, self, port=port)
+        self.url = self._server.url
+
+    def set_faults(self, faults: list | None) -> None:
+        """Replace the injected faults (a scenario round brings its own); an unknown kind is refused."""
         for fault in faults or []:
             kind = fault.get("kind")
             if fault.get("service", "okta") == "okta" and kind is not None and kind not in OKTA_FAULT_KINDS:
                 raise ValueError(f"okta fault {fault}: unknown kind {kind!r}; the local Okta knows {sorted(OKTA_FAULT_KINDS)}")
         self.faults = FaultPlan(faults, "okta")
-        per_minute = OKTA_DEFAULT_LIMITS_PER_MINUTE if limits is None else (limits.get("okta_per_minute") or {})
-        self.rate_limiter = RateLimiter(per_minute, window_s)
-        self._app_id_arg = app_id
-        self._token_ttl_s = token_ttl_s
-        self.load(okta_section)
-        self._server = LocalServer(_OktaHandler, self, port=port)
-        self.url = self._server.url
 
     def load(self, okta_section: dict) -> None:
-        """Replace the org's contents (tests that change Okta between runs). Issued tokens stay valid."""
+        """Replace the org's contents (tests that change Okta between runs). Issued tokens stay valid.
+
+        On a reload the System Log gets the events real Okta would have logged for the
+        difference, published between the previous load and now (okta_log.changes).
+        `okta.log_retention_days` sets the log's retention (default 90 days)."""
         org = OktaOrg.from_section(okta_section, app_id=self._app_id_arg)
         authority = OAuthAuthority(org.oauth_clients, token_ttl_s=self._token_ttl_s)
         old = getattr(self, "oauth", None)
         if old is not None:
             authority._tokens = old._tokens  # noqa: SLF001 - keep sessions across a reseed
-        self.org, self.oauth = org, authority
+        if okta_section.get("log_retention_days") is not None:
+            self.log.retention_s = float(okta_section["log_retention_days"]) * 86400.0
+        now = time.time()
+        previous = getattr(self, "org", None)
+        if previous is not None:
+            self.log.record_changes(previous, org, self._loaded_at, now)
+        self.org, self.oauth, self._loaded_at = org, authority, now
 
     def start(self) -> str:
         return self._server.start()
@@ -466,6 +489,9 @@ class _OktaHandler(QuietHandler):
         if template == "GET /api/v1/apps/{appId}":
             self._send(200, org.app(app_id, base), rate_headers)
             return
+        if template == "GET /api/v1/logs":
+            self._logs(query, rate_headers)
+            return
         if template == "GET /api/v1/groups/{groupId}":
             self._send(200, org.group(group_id, base), rate_headers)
             return
@@ -513,6 +539,20 @@ class _OktaHandler(QuietHandler):
             nxt["after"] = _encode_cursor(page[-1][0])
             links.append(f'<{base_url}?{urlencode(nxt)}>; rel="next"')
         self._send(200, [make() for _, make in page], {**rate_headers, "Link": links})
+
+
+    def _logs(self, query: dict, rate_headers: dict) -> None:
+        """One page of the System Log; a next link ALWAYS (Okta's polling: continue from it later)."""
+        try:
+            events, cursor = self.app.log.query(query)
+        except LogQueryError as exc:
+            self._error(400, str(exc), rate_headers, exc.code)
+            return
+        base_url = self.app.url + urlsplit(self.path).path
+        nxt = {k: v for k, v in query.items() if k not in ("after", "since")}
+        nxt["after"] = encode_cursor(cursor)
+        links = [f'<{self.app.url}{self.path}>; rel="self"', f'<{base_url}?{urlencode(nxt)}>; rel="next"']
+        self._send(200, events, {**rate_headers, "Link": links})
 
 
 def _encode_cursor(item_id: str) -> str:

@@ -51,6 +51,7 @@ SERVED = [
     "/api/v1/groups",
     "/api/v1/groups/00g00001",
     "/api/v1/users/00u00001/groups",  # the reference design's per-user read (benchmark baseline)
+    "/api/v1/logs",  # an empty log; test_log_events_of_every_kind_fit_the_spec checks full pages
 ]
 
 
@@ -504,3 +505,168 @@ def test_okta_wire_with_a_status_sends_that_error_compressed(serve):
 def test_an_unknown_okta_fault_kind_is_refused():
     with pytest.raises(ValueError, match="html_404"):
         OktaServer(numbered_org(n_users=1, n_groups=0), [{"service": "okta", "path": "/x", "kind": "html404"}])
+
+
+# -- the System Log ------------------------------------------------------------------------
+
+LONG_AGO = "2026-01-01T00:00:00Z"
+
+
+def since_start(server) -> str:
+    """A `since` just before the server was started (its events are all later)."""
+    from local_servers.okta_log import iso
+
+    return iso(server._loaded_at - 1)  # noqa: SLF001
+
+
+def org_with_changes() -> tuple[dict, dict]:
+    """(before, after): one of each change the sync cares about."""
+    before = numbered_org(n_users=5, n_groups=3, members_per_group=3)
+    before["users"][3]["status"] = "SUSPENDED"
+    before["users"][4]["status"] = "DEPROVISIONED"
+    after = numbered_org(n_users=5, n_groups=3, members_per_group=3)
+    after["app_users"] = [a for a in after["app_users"] if a["id"] != "00u00001"]  # unassigned from the app
+    after["app_users"][0]["saml_roles"] = ["QuickSightAuthor"]  # app profile change
+    after["app_users"][1]["user_name"] = "renamed@example.com"  # app username change
+    after["groups"][0]["members"].remove("00u00002")
+    after["groups"][1]["members"].append("00u00003")
+    after["groups"][2]["name"] = "Group 2 renamed"
+    after["app_groups"].remove("00g00001")
+    after["users"][0]["email"] = "new0@example.com"
+    after["users"][2]["status"] = "DEPROVISIONED"
+    after["users"][3]["status"] = "ACTIVE"
+    after["users"][4]["status"] = "ACTIVE"
+    return before, after
+
+
+def test_load_logs_what_okta_logs_for_the_difference(serve):
+    before, after = org_with_changes()
+    server = serve(before)
+    assert server.log.events() == []  # the first load logs nothing: that org is the starting point
+    loaded = server._loaded_at  # noqa: SLF001
+    server.load(after)
+    events = server.log.events()
+    seen = {(e["eventType"], tuple((t["type"], t["id"]) for t in e["target"])) for e in events}
+    app = ("AppInstance", APP_ID)
+    assert seen == {
+        ("user.account.update_profile", (("User", "00u00000"),)),
+        ("user.lifecycle.deactivate", (("User", "00u00002"),)),
+        ("user.lifecycle.unsuspend", (("User", "00u00003"),)),
+        ("user.lifecycle.reactivate", (("User", "00u00004"),)),
+        ("user.lifecycle.activate", (("User", "00u00004"),)),
+        ("group.user_membership.remove", (("User", "00u00002"), ("UserGroup", "00g00000"))),
+        ("group.user_membership.add", (("User", "00u00003"), ("UserGroup", "00g00001"))),
+        ("group.profile.update", (("UserGroup", "00g00002"),)),
+        ("group.application_assignment.remove", (app, ("UserGroup", "00g00001"))),
+        ("application.user_membership.update", (("AppUser", "0ua00000"), app, ("User", "00u00000"))),
+        ("application.user_membership.change_username", (("AppUser", "0ua00002"), app, ("User", "00u00002"))),
+        ("application.user_membership.remove", (("AppUser", "0ua00001"), app, ("User", "00u00001"))),
+    }
+    renamed = next(e for e in events if e["eventType"] == "group.profile.update")
+    assert renamed["target"][0]["alternateId"] == renamed["target"][0]["displayName"] == "Group 2 renamed"
+    username = next(e for e in events if e["eventType"] == "application.user_membership.change_username")
+    assert username["target"][0]["alternateId"] == "renamed@example.com"
+    assert all(e["outcome"] == {"result": "SUCCESS"} for e in events)
+    published = [e["published"] for e in events]
+    assert published == sorted(published)
+    from local_servers.okta_log import iso
+
+    assert iso(loaded) <= published[0] and published[-1] <= iso(time.time())  # between the two loads
+
+
+def test_log_events_of_every_kind_fit_the_spec(serve):
+    before, after = org_with_changes()
+    after["users"].append({"id": "00u00009", "login": "new@example.com", "email": "new@example.com"})
+    after["app_users"].append({"id": "00u00009", "saml_roles": ["QuickSightReader"]})
+    after["groups"].append({"id": "00g00009", "name": "New", "members": ["00u00009"]})
+    after["app_groups"].append("00g00009")
+    server = serve(before)
+    server.load(after)
+    server.load(numbered_org(n_users=1, n_groups=0))  # deletions
+    server.log.record("some.unknown.type", [{"id": "00u00000", "type": "User"}], outcome="FAILURE")
+    response = get(server, "/api/v1/logs", since=since_start(server), limit=1000)
+    kinds = {e["eventType"] for e in response.json()}
+    assert {"user.lifecycle.create", "group.lifecycle.create", "group.application_assignment.add",
+            "application.user_membership.add", "group.lifecycle.delete", "user.lifecycle.delete.completed",
+            "some.unknown.type"} <= kinds
+    okta_spec.validate_requests_response(response)
+
+
+def test_log_pages_in_order_with_a_next_link_on_every_page(serve):
+    server = serve()
+    for i in range(5):
+        server.log.record("user.account.update_profile", [{"id": f"00u{i}", "type": "User"}])
+    first = get(server, "/api/v1/logs", since=since_start(server), limit=2)
+    assert [e["target"][0]["id"] for e in first.json()] == ["00u0", "00u1"]
+    second = requests.get(first.links["next"]["url"], headers=SSWS, timeout=5)
+    third = requests.get(second.links["next"]["url"], headers=SSWS, timeout=5)
+    last = requests.get(third.links["next"]["url"], headers=SSWS, timeout=5)
+    assert [e["target"][0]["id"] for e in second.json() + third.json()] == ["00u2", "00u3", "00u4"]
+    assert last.json() == [] and "next" in last.links  # polling: the end still offers a next link
+    server.log.record("group.user_membership.add", [{"id": "00u9", "type": "User"}])
+    later = requests.get(last.links["next"]["url"], headers=SSWS, timeout=5)
+    assert [e["target"][0]["id"] for e in later.json()] == ["00u9"]  # only what was logged since
+    assert "next" in later.links
+
+
+def test_log_limit_default_and_maximum(serve):
+    server = serve()
+    for i in range(1002):
+        server.log.record("user.account.update_profile", [{"id": f"00u{i}", "type": "User"}])
+    assert len(get(server, "/api/v1/logs", since=since_start(server)).json()) == 100
+    assert len(get(server, "/api/v1/logs", since=since_start(server), limit=5000).json()) == 1000
+
+
+def test_log_filter_on_event_types(serve):
+    server = serve()
+    for kind in ("a.one", "b.two", "c.three", "a.one"):
+        server.log.record(kind, [{"id": "00u1", "type": "User"}])
+    flt = 'eventType eq "a.one" or eventType eq "c.three"'
+    response = get(server, "/api/v1/logs", since=since_start(server), filter=flt, limit=2)
+    assert [e["eventType"] for e in response.json()] == ["a.one", "c.three"]
+    rest = requests.get(response.links["next"]["url"], headers=SSWS, timeout=5)  # the filter stays in the link
+    assert [e["eventType"] for e in rest.json()] == ["a.one"]
+    bad = get(server, "/api/v1/logs", filter='eventType eqq "a.one"')
+    assert bad.status_code == 400 and bad.json()["errorCode"] == "E0000053"
+
+
+def test_log_retention_and_a_since_too_far_back(serve):
+    server = serve()
+    now = time.time()
+    server.log.record("old.event", [], published=now - 100 * 86400)
+    server.log.record("recent.event", [], published=now - 10 * 86400)
+    ninety_one_days_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 91 * 86400))
+    kept = get(server, "/api/v1/logs", since=ninety_one_days_ago)
+    assert kept.status_code == 200 and [e["eventType"] for e in kept.json()] == ["recent.event"]
+    server.log.retention_s = 5 * 86400  # a test can expire what a cursor points at
+    assert get(server, "/api/v1/logs", since=ninety_one_days_ago).json() == []
+    too_far = get(server, "/api/v1/logs", since=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 181 * 86400)))
+    assert too_far.status_code == 400 and too_far.json()["errorCode"] == "E0000053"
+    assert "180 days" in too_far.json()["errorSummary"]
+    okta_spec.validate_requests_response(too_far)
+    assert get(server, "/api/v1/logs", since="yesterday").json()["errorCode"] == "E0000001"
+
+
+def test_log_retention_from_the_scenario(serve):
+    server = serve({**numbered_org(n_users=1, n_groups=0), "log_retention_days": 1})
+    assert server.log.retention_s == 86400
+
+
+def test_log_has_its_own_rate_limit_and_faults(serve):
+    server = serve(limits={"okta_per_minute": {"/api/v1/logs": 1}},
+                   faults=[{"service": "okta", "endpoint": "GET /api/v1/logs", "status": 500, "times": 1}])
+    assert get(server, "/api/v1/logs").status_code == 500
+    assert get(server, "/api/v1/logs").status_code == 200
+    limited = get(server, "/api/v1/logs")
+    assert limited.status_code == 429 and limited.json()["errorCode"] == "E0000047"
+    assert get(server, f"/api/v1/apps/{APP_ID}/users").status_code == 200  # other families unaffected
+    assert server.counter.snapshot()["GET /api/v1/logs"] == 3
+
+
+def test_without_limits_argument_the_log_has_okta_published_bucket():
+    server = OktaServer(numbered_org(n_users=1, n_groups=1), app_id=APP_ID)
+    server.start()
+    try:
+        assert get(server, "/api/v1/logs").headers["X-Rate-Limit-Limit"] == str(OKTA_DEFAULT_LIMITS_PER_MINUTE["/api/v1/logs"])
+    finally:
+        server.stop()
