@@ -1,4 +1,5 @@
-"""A small, careful client for the three Okta reads the sync needs.
+"""A small, careful client for the Okta reads the sync needs (app users, app groups, group
+members; and the System Log from a cursor, for incremental runs).
 
 Plain `requests`, no Airflow. Each read is a generator of Okta's own dicts,
 one request per page, following `Link: rel="next"` to the end; a page that
@@ -28,13 +29,23 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import requests
 
 from okta_provider import okta_errors as errors
-from okta_provider.okta_errors import OktaConfigError, OktaError, OktaResponseError, OktaTransientError
+from okta_provider.okta_errors import (
+    SYSTEM_LOG,
+    OktaConfigError,
+    OktaError,
+    OktaLogCursorError,
+    OktaLogStartError,
+    OktaResponseError,
+    OktaTransientError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +54,9 @@ APP_GROUPS = "GET /api/v1/apps/{appId}/groups"
 GROUP_MEMBERS = "GET /api/v1/groups/{groupId}/users"
 LIST_APPS = "GET /api/v1/apps"
 LIST_GROUPS = "GET /api/v1/groups"
+LOG_PATH = "/api/v1/logs"
+LOG_PAGE_SIZE = 1000  # the System Log's largest page
+LOG_DEFAULT_PAGE_SIZE = 100  # what Okta serves when a link names no limit
 
 # The largest page each endpoint allows (Okta's spec; docs/api-notes.md, Okta: endpoints and page sizes).
 MAX_PAGE_SIZE = {APP_USERS: 500, APP_GROUPS: 200, GROUP_MEMBERS: 1000}
@@ -168,6 +182,79 @@ class OktaClient:
         self.send("GET", f"{self.org_url}/api/v1/groups?limit=1", LIST_GROUPS)
         return f"Connected to Okta at {self.org_url}; apps and groups are readable."
 
+    def iter_log_pages(self, *, since: datetime | str | None = None, next_link: str | None = None,
+                       filter: str | None = None) -> Iterator[LogPage]:  # noqa: A002 - Okta's parameter name
+        """The System Log from a start point, one request per page, up to the last event logged.
+
+        Start from `since` (first run: a datetime or Okta's ISO 8601 text) with an optional SCIM
+        `filter`, or from `next_link`, the cursor a previous read returned (opaque; it keeps its
+        filter). Okta's polling answers always carry a next link; reading stops after the first
+        page that is not full, and that page's next link is the cursor to continue from later.
+        A page that fails after its retries raises: never a partial read presented as whole.
+        """
+        if (since is None) == (next_link is None):
+            raise ValueError("read the System Log from exactly one of `since` (a first read) or `next_link` (a stored cursor)")
+        if next_link is not None:
+            url = self._log_cursor_url(next_link)
+        else:
+            query = {"since": _okta_time(since), "limit": LOG_PAGE_SIZE, **({"filter": filter} if filter else {})}
+            url = f"{self.org_url}{LOG_PATH}?{urlencode(query)}"
+        while True:
+            response, body = self.send("GET", url, SYSTEM_LOG, on_400=self._log_start_refused)
+            if not isinstance(body, list):
+                raise OktaResponseError(f"Okta at {self.org_url} answered {SYSTEM_LOG} with a {type(body).__name__}, not a list.", endpoint=SYSTEM_LOG)
+            nxt = self._next_link_of(response.links, SYSTEM_LOG)
+            if nxt is None:
+                raise OktaResponseError(
+                    f"Okta at {self.org_url} answered {SYSTEM_LOG} without a next link, so there is no cursor to "
+                    f"continue from; a polling read (no `until`) always gets one.",
+                    endpoint=SYSTEM_LOG,
+                )
+            limit = _page_limit(url)
+            full = limit > 0 and len(body) >= limit
+            yield LogPage(events=body, next_link=nxt, last=not full)
+            if not full:
+                return
+            url = nxt
+
+    def read_log(self, *, since: datetime | str | None = None, next_link: str | None = None,
+                 filter: str | None = None) -> LogRead:  # noqa: A002
+        """`iter_log_pages` collected: every event up to now and the cursor to store for the next read."""
+        events: list[dict] = []
+        pages = 0
+        cursor = ""
+        for page in self.iter_log_pages(since=since, next_link=next_link, filter=filter):
+            events.extend(page.events)
+            pages += 1
+            cursor = page.next_link
+        return LogRead(events=events, next_link=cursor, pages=pages)
+
+    def _log_cursor_url(self, next_link: str) -> str:
+        """A stored cursor, followed only on this org's System Log (the credentials go where it points)."""
+        link = next_link.strip()
+        if link.startswith("/"):
+            link = self.org_url + link
+        parts = urlsplit(link)
+        if normalize_org_url_or_none(link, self.allow_insecure_http) != self.org_url or parts.path != LOG_PATH:
+            origin = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else "something that is not a URL"
+            raise OktaLogCursorError(
+                f"The stored System Log cursor points at {origin}, not {self.org_url}{LOG_PATH} (the host of "
+                f"{self.credentials_source}); it is not followed. If the org URL changed, discard the cursor so the "
+                f"next read starts from a time instead.",
+                endpoint=SYSTEM_LOG,
+            )
+        return link
+
+    def _log_start_refused(self, code: str | None, eid: str | None, summary: str | None, **kw) -> OktaError:
+        return OktaLogStartError(
+            f"Okta at {self.org_url} refused where the System Log read starts ({code or 'HTTP 400'}"
+            f"{f', errorId {eid}' if eid else ''}): {summary or 'no reason given'}. Okta keeps 90 days of events "
+            f"and refuses a `since` over 180 days back; start from a full read and a recent time.",
+            error_code=code,
+            error_id=eid,
+            **kw,
+        )
+
     @property
     def api_calls(self) -> dict[str, int]:
         """Requests sent, by endpoint template, retries and token requests included."""
@@ -213,6 +300,7 @@ class OktaClient:
         authenticate: bool = True,
         accept_statuses: tuple[int, ...] = (200,),
         on_404: Callable[..., OktaError] | None = None,
+        on_400: Callable[..., OktaError] | None = None,
     ) -> tuple[requests.Response, Any]:
         """Send one request until it succeeds or its retries run out; returns (response, parsed JSON)."""
         failures = 0
@@ -264,7 +352,7 @@ class OktaClient:
                         renewed_auth = True  # once: a token that fails again fresh is reported, not retried forever
                         log.info("Okta %s: HTTP %d refused the token; renewing it once", endpoint, status)
                         continue
-                    raise self._error_for(response, endpoint, on_404)
+                    raise self._error_for(response, endpoint, on_404, on_400)
             failures += 1
             self._give_up_if_exhausted(failures, endpoint, problem)
             delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
@@ -321,7 +409,9 @@ class OktaClient:
 
     # -- errors -----------------------------------------------------------------
 
-    def _error_for(self, response: requests.Response, endpoint: str, on_404: Callable[..., OktaError] | None) -> OktaError:
+    def _error_for(
+        self, response: requests.Response, endpoint: str, on_404: Callable[..., OktaError] | None, on_400: Callable[..., OktaError] | None = None
+    ) -> OktaError:
         """The error for a refused request, decided on Okta's errorCode; the status only where Okta gave none."""
         body = _error_body(response)
         code, eid, summary = body.get("errorCode"), body.get("errorId"), body.get("errorSummary")
@@ -339,6 +429,8 @@ class OktaClient:
             return errors.permission_denied(self.org_url, self.credentials_source, endpoint, code, eid, status=status)
         if code == errors.NOT_FOUND and on_404 is not None:
             return on_404(code, eid, **kw)
+        if status == 400 and code is not None and on_400 is not None:
+            return on_400(code, eid, summary, **kw)
         if code is None and (status == 404 or 300 <= status < 400):
             what = "an HTML page" if _is_html(response) else "no Okta error body"
             if 300 <= status < 400:
@@ -351,6 +443,40 @@ class OktaClient:
             error_id=eid,
             **kw,
         )
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """One page of the System Log: its events and the next link Okta sent with it (the cursor after it)."""
+
+    events: list[dict]
+    next_link: str
+    last: bool  # not full: the read is caught up, and `next_link` is where the next read continues
+
+
+@dataclass(frozen=True)
+class LogRead:
+    """A whole read of the System Log: every event up to now, the cursor to store, the pages it took."""
+
+    events: list[dict]
+    next_link: str
+    pages: int
+
+
+def _okta_time(value: datetime | str) -> str:
+    """A `since` in Okta's form (UTC, ISO 8601 with Z); a naive datetime is taken as UTC."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return str(value)
+
+
+def _page_limit(url: str) -> int:
+    """The page size a log URL asks for (Okta's default when it names none)."""
+    try:
+        return int(dict(parse_qsl(urlsplit(url).query)).get("limit", LOG_DEFAULT_PAGE_SIZE))
+    except ValueError:
+        return LOG_DEFAULT_PAGE_SIZE
 
 
 def _error_body(response: requests.Response) -> dict:

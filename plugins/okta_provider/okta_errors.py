@@ -8,6 +8,8 @@ built from Okta's `errorCode`/`errorSummary`/`errorId` and our own context.
 from __future__ import annotations
 
 OKTA_READ_SCOPES = ("okta.apps.read", "okta.groups.read")
+LOG_READ_SCOPE = "okta.logs.read"  # the System Log (GET /api/v1/logs); not among the defaults: a full run never reads it
+SYSTEM_LOG = "GET /api/v1/logs"
 
 # Okta's errorCodes the client decides on (the HTTP status alone can mislead: Okta has
 # answered a rejected Bearer token with 403 E0000005, and an unavailable feature with 401).
@@ -83,6 +85,15 @@ class OktaResponseError(OktaError):
     """Okta answered something the client cannot use (an unexpected status or shape)."""
 
 
+class OktaLogStartError(OktaResponseError):
+    """Okta's System Log refused where the read was asked to start (400: a `since` over 180 days back,
+    a malformed one, or a cursor it does not know); a caller falls back to a full read."""
+
+
+class OktaLogCursorError(OktaConfigError):
+    """A stored System Log cursor that is not this org's log: it is never followed (it would carry the credentials elsewhere)."""
+
+
 def _okta_ref(error_code: str | None, error_id: str | None) -> str:
     parts = [p for p in (error_code, f"errorId {error_id}" if error_id else None) if p]
     return f" ({', '.join(parts)})" if parts else ""
@@ -152,12 +163,13 @@ def wrong_org_url(org_url: str, credentials_source: str, endpoint: str, status: 
 def permission_denied(
     org_url: str, credentials_source: str, endpoint: str, error_code: str | None, error_id: str | None, **kw
 ) -> OktaPermissionError:
+    scopes, reads = (LOG_READ_SCOPE, "the System Log") if endpoint == SYSTEM_LOG else (" ".join(OKTA_READ_SCOPES), "apps and groups")
     return OktaPermissionError(
         f"Okta at {org_url} denied {endpoint}{_okta_ref(error_code, error_id)}: the credentials in "
         f"{credentials_source} lack permission. An OAuth service app needs the scopes "
-        f"{' '.join(OKTA_READ_SCOPES)} granted (Okta API Scopes tab) and an admin role that can read apps "
-        f"and groups (e.g. Read-Only Administrator); an API token acts with its creating admin's role, "
-        f"which needs the same reads.",
+        f"{scopes} granted (Okta API Scopes tab; add it to the connection's `scopes` too) and an admin role "
+        f"that can read {reads} (e.g. Read-Only Administrator); an API token acts with its creating admin's "
+        f"role, which needs the same reads.",
         error_code=error_code,
         error_id=error_id,
         endpoint=endpoint,

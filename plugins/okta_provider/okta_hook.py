@@ -128,6 +128,14 @@ class OktaHook(BaseHook):
     def iter_group_members(self, group_id: str) -> Iterator[dict]:
         return self.get_conn().iter_group_members(group_id)
 
+    def iter_log_pages(self, *, since=None, next_link: str | None = None, filter: str | None = None) -> Iterator:  # noqa: A002
+        """The System Log page by page from `since` or a stored `next_link` (OktaClient.iter_log_pages)."""
+        return self.get_conn().iter_log_pages(since=since, next_link=next_link, filter=filter)
+
+    def read_log(self, *, since=None, next_link: str | None = None, filter: str | None = None):  # noqa: A002
+        """Every System Log event up to now and the cursor to store (OktaClient.read_log)."""
+        return self.get_conn().read_log(since=since, next_link=next_link, filter=filter)
+
     @property
     def api_calls(self) -> dict[str, int]:
         return self._client.api_calls if self._client is not None else {}
