@@ -3,6 +3,7 @@
     python -m bench                      # 1k, 10k and 100k; writes docs/benchmarks.md
     python -m bench --smoke              # the smallest size, quickly (the smoke test runs this)
     python -m bench --sizes 1k,10k --out /tmp/b.md --json /tmp/b.json
+    python -m bench --rate-limited-only --time-scale 1 --json /tmp/rl.json   # only the rate-limited run
 
 Prints a line per run as it goes and a one-line summary last.
 """
@@ -44,7 +45,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="rate-limited run: Okta windows last 60/scale s (same limits), QuickSight rate × scale")
     p.add_argument("--qs-rate", type=float, default=10.0, help="QuickSight calls per second allowed (real time)")
     p.add_argument("--okta-share", type=float, default=0.5, help="share of Okta's org limit one token gets")
+    p.add_argument("--rate-limited-only", action="store_true",
+                   help="run only the rate-limited run (of --rate-limited-size) and print its figures; writes no "
+                        "Markdown, since docs/benchmarks.md needs every workload")
     args = p.parse_args(argv)
+    if args.rate_limited_only and args.rate_limited_size not in orgs.SIZES:
+        p.error(f"--rate-limited-only needs --rate-limited-size from {', '.join(orgs.SIZES)}, "
+                f"not {args.rate_limited_size!r}")
     if args.smoke:
         # No first sync: it alone takes longer than the rest; make bench runs it.
         args.sizes, args.rate_limited_size, args.time_scale, args.first_sync_sizes = "1k", "1k", 60.0, ""
@@ -62,6 +69,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     def log(message: str) -> None:
         print(f"[bench {time.perf_counter() - started:6.1f} s] {message}", flush=True)
+
+    if args.rate_limited_only:
+        return rate_limited_only(args, log)
 
     results: dict = {"args": " ".join(argv), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                      "machine": doc.machine(), "workloads": []}
@@ -112,6 +122,23 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         Path(args.json).write_text(json.dumps(results, default=str, indent=1))
     print(results["summary"], flush=True)
+    return results
+
+
+def rate_limited_only(args: argparse.Namespace, log) -> dict:
+    """The rate-limited run alone, from the converged QuickSight the steady state starts from."""
+    org = orgs.generate(args.rate_limited_size, args.seed)
+    inputs = workloads.steady_start(org, org.synced_quicksight())
+    with tempfile.TemporaryDirectory(prefix="okta-qs-bench-") as tmp:
+        home, workdir = Path(args.airflow_home or Path(tmp) / "airflow"), Path(tmp) / "runs"
+        home.mkdir(exist_ok=True)
+        workdir.mkdir()
+        rl = workloads.run_rate_limited(inputs, workloads.Runner(home, workdir), time_scale=args.time_scale,
+                                        qs_per_second=args.qs_rate, okta_share=args.okta_share, log=log)
+    results = {"args": " ".join(sys.argv[1:]), "rate_limited": rl}
+    print("\n".join(doc.rate_limited_lines(rl)), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, default=str, indent=1))
     return results
 
 

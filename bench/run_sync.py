@@ -58,6 +58,7 @@ class _RetryLog:
 
 def run_ours(target: dict, params: dict) -> dict:
     from okta_quicksight_airflow import sync_tasks
+    from okta_quicksight_airflow.quicksight_clients import PACING_MARGIN
     from okta_quicksight_sync import planner
     from okta_quicksight_sync.plan import Plan
 
@@ -98,6 +99,7 @@ def run_ours(target: dict, params: dict) -> dict:
     out["outcome"] = report.get("outcome")
     out["errors"] = report.get("errors", [])[:5]
     out["statuses"] = _statuses(groups_done, users_done, deprovisioned)
+    out["qs_pacing_margin"] = PACING_MARGIN  # how far under the configured rate the QuickSight client paces
     out["okta_429_refusals"] = retries.refusals
     out["okta_429_max_in_a_row"] = retries.max_in_a_row
     return out

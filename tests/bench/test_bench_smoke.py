@@ -83,3 +83,30 @@ def test_report_and_json_are_written(smoke):
     assert json.loads((out / "results.json").read_text())["summary"] == results["summary"]
     assert len(results["targets"]) == 5
     assert all(t["met"] in (True, False, None) for t in results["targets"])
+
+
+def test_rate_limited_section_shows_quicksight_calls_and_throttles_per_operation(smoke):
+    results, out = smoke
+    rl = results["rate_limited"]
+    calls, throttled = rl["ours"]["quicksight_calls"], rl["ours"]["quicksight_throttled"]
+    # the QuickSight bucket counts only the calls the server took: refusals are not work the sync needs
+    assert rl["buckets_s"]["quicksight"] == (sum(calls.values()) - sum(throttled.values())) / rl["qs_per_second_scaled"]
+    text = (out / "benchmarks.md").read_text()
+    assert "| operation | calls | throttled |" in text
+    for op, n in calls.items():
+        assert f"| `{op}` | {n:,} | {throttled.get(op, 0):,} |" in text
+    assert f"| all | {sum(calls.values()):,} | {sum(throttled.values()):,} |" in text
+
+
+def test_the_rate_limited_run_alone(tmp_path, migrated_home, capsys):
+    home = migrated_home(tmp_path / "airflow")
+    results = bench_main.main(["--rate-limited-only", "--rate-limited-size", "1k", "--time-scale", "60",
+                               "--json", str(tmp_path / "rl.json"), "--airflow-home", str(home)])
+    assert "workloads" not in results  # nothing else ran
+    rl = results["rate_limited"]
+    assert rl["size"] == "1k" and rl["ours"]["outcome"] == "success"
+    assert rl["ours"]["quicksight_calls"].get("ListGroupMemberships", 0) > 0
+    assert "| operation | calls | throttled |" in capsys.readouterr().out
+    assert json.loads((tmp_path / "rl.json").read_text())["rate_limited"]["floor_s"] == rl["floor_s"]
+    with pytest.raises(SystemExit):
+        bench_main.main(["--rate-limited-only", "--rate-limited-size", "none"])
