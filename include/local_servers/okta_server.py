@@ -234,12 +234,17 @@ class OktaServer:
         self._server = LocalServer(_OktaHandler, self, port=port)
         self.url = self._server.url
 
-    def set_faults(self, faults: list | None) -> None:
-        """Replace the injected faults (a scenario round brings its own); an unknown kind is refused."""
+    @staticmethod
+    def check_faults(faults: list | None) -> None:
+        """Refuse an Okta fault of a kind the local Okta does not know (it would never fire)."""
         for fault in faults or []:
             kind = fault.get("kind")
             if fault.get("service", "okta") == "okta" and kind is not None and kind not in OKTA_FAULT_KINDS:
                 raise ValueError(f"okta fault {fault}: unknown kind {kind!r}; the local Okta knows {sorted(OKTA_FAULT_KINDS)}")
+
+    def set_faults(self, faults: list | None) -> None:
+        """Replace the injected faults (a scenario round brings its own)."""
+        self.check_faults(faults)
         self.faults = FaultPlan(faults, "okta")
 
     def load(self, okta_section: dict) -> None:

@@ -59,3 +59,48 @@ def report_has(report: dict, check: dict) -> bool:
             if check.get("reason_contains", "") in item.get("reason", ""):
                 return True
     return False
+
+
+READ_PREFIXES = ("List", "Describe", "Search")
+CALL_BOUNDS = ("okta", "quicksight", "quicksight_writes")
+
+
+def api_call_totals(report: dict) -> dict[str, int]:
+    """The report's `api_calls` as the totals `expect.api_calls_at_most` bounds: every Okta request,
+    every QuickSight request, and the QuickSight ones that are not List*/Describe*/Search* (writes)."""
+    calls = report.get("api_calls") or {}
+    okta, qs = calls.get("okta") or {}, calls.get("quicksight") or {}
+    return {
+        "okta": sum(okta.values()),
+        "quicksight": sum(qs.values()),
+        "quicksight_writes": sum(n for op, n in qs.items() if not op.startswith(READ_PREFIXES)),
+    }
+
+
+def api_calls_over(report: dict, bounds: dict) -> list[str]:
+    """One line per bound of `expect.api_calls_at_most` the run exceeded; empty when within all."""
+    unknown = sorted(set(bounds) - set(CALL_BOUNDS))
+    if unknown:
+        return [f"api_calls_at_most: unknown key(s) {unknown}; it bounds {list(CALL_BOUNDS)}"]
+    if not report.get("api_calls"):
+        return ["api_calls_at_most: the report has no api_calls to compare"]
+    totals = api_call_totals(report)
+    calls = report["api_calls"]
+    out = []
+    for key, limit in bounds.items():
+        if totals[key] > limit:
+            service = "okta" if key == "okta" else "quicksight"
+            out.append(f"api_calls {key}: {totals[key]} > at most {limit} ({calls.get(service)})")
+    return out
+
+
+def expectation_problems(expect: dict, expect_report: list, result: dict) -> list[str]:
+    """Everything a run (the first or a round) did that its `expect` and `expect_report` did not say."""
+    out = []
+    if result["outcome"] != expect.get("outcome"):
+        out.append(f"outcome {result['outcome']!r}, expected {expect.get('outcome')!r}; errors: {result['report'].get('errors')}")
+    if "quicksight" in expect:
+        out += state_differences(expect["quicksight"], result["quicksight"])
+    out += [f"report lacks {check}" for check in expect_report or [] if not report_has(result["report"], check)]
+    out += api_calls_over(result["report"], expect.get("api_calls_at_most") or {})
+    return out

@@ -4,7 +4,8 @@ Local Okta and QuickSight servers are seeded from the file; Airflow
 connections (environment variables, as in production) point the hook and
 QuickSightHook at them; the DAG file is imported from dags/ and run with
 ``dag.test()``; the result is QuickSight's state afterwards and the run's
-report. Call :func:`scenario_harness.airflow_env.prepare` before this module
+report. A scenario's ``rounds`` run after it, each one more run against the same
+servers (docs/scenario-format.md, *rounds*). Call :func:`scenario_harness.airflow_env.prepare` before this module
 imports Airflow (the CLI does).
 """
 
@@ -18,6 +19,8 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from local_servers.common import FaultPlan
+from local_servers.okta_org import OktaOrg
 from local_servers.okta_server import OktaServer
 from local_servers.quicksight_server import QuickSightServer
 
@@ -25,15 +28,55 @@ from scenario_harness.airflow_env import DAGS_FOLDER
 
 DAG_FILE = DAGS_FOLDER / "okta_quicksight_sync_dag.py"
 DEFAULT_TOKEN = "local-test-token"
+# What a round may say (docs/scenario-format.md); `expect_report` is read by the project's tests.
+ROUND_KEYS = frozenset({"okta", "params", "faults", "expect", "expect_report", "name", "description"})
+
+
+class ScenarioError(ValueError):
+    """A scenario the harness cannot run as written; the message names the item and the fix."""
+
+
+def check_rounds(scenario: dict) -> list[dict]:
+    """The scenario's rounds, each checked before anything runs (a bad round 3 must not cost two runs)."""
+    rounds = scenario.get("rounds") or []
+    if not isinstance(rounds, list):
+        raise ScenarioError(f"`rounds` must be a list of rounds, got {type(rounds).__name__}")
+    app_id = scenario["target"]["okta_app_id"]
+    for n, one in enumerate(rounds, start=1):
+        where = f"rounds[{n - 1}] (round {n + 1} of the scenario)"
+        if not isinstance(one, dict):
+            raise ScenarioError(f"{where} must be an object with okta, params, faults and expect")
+        unknown = sorted(set(one) - ROUND_KEYS)
+        if unknown:
+            raise ScenarioError(
+                f"{where}: unknown key(s) {unknown}; a round may have {sorted(ROUND_KEYS)} "
+                f"(target and limits stay those of the first run)"
+            )
+        try:
+            if "okta" in one:
+                OktaOrg.from_section(one["okta"], app_id=app_id)
+            FaultPlan(one.get("faults"), "okta")
+            FaultPlan(one.get("faults"), "quicksight")
+            OktaServer.check_faults(one.get("faults"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
+    return rounds
 
 
 def target_of(scenario: dict) -> dict:
-    """The scenario's target, with the account, region and namespace from its QuickSight section."""
+    """The scenario's target, with the account, region and namespace from its QuickSight section.
+
+    dag.test() has no person to answer an approval, and a failed task should show at once: unless
+    the scenario names them, held deletions end the run as held (``approval: hold``) and tasks are
+    not retried (``task_retries: 0``).
+    """
     qs = scenario.get("quicksight", {})
     target = dict(scenario["target"])
     target.setdefault("aws_account_id", qs.get("account_id", "111122223333"))
     target.setdefault("identity_region", qs.get("identity_region", "us-east-1"))
     target.setdefault("namespace", qs.get("namespace", "default"))
+    target.setdefault("approval", "hold")
+    target.setdefault("task_retries", 0)
     return target
 
 
@@ -125,9 +168,12 @@ def outcome_of(state: str, report: dict) -> str:
     return "held" if report.get("outcome") == "held" else report.get("outcome", "success")
 
 
-def run_scenario(scenario: dict, *, dag_id: str = "scenario_sync", runs: int = 1, between_runs=None) -> dict:
-    """Run a scenario; returns ``{"outcome", "quicksight", "report"}`` (and ``"runs"`` when runs > 1)."""
+def run_scenario(scenario: dict, *, dag_id: str = "scenario_sync", runs: int = 1, between_runs=None, before_round=None) -> dict:
+    """Run a scenario; returns ``{"outcome", "quicksight", "report"}`` (and ``"runs"`` when runs > 1,
+    ``"rounds"`` when the scenario has rounds). ``before_round(n, okta, quicksight)`` is called
+    after round n (1-based) has set up the servers, just before its run (tests look at Okta's log)."""
     target = target_of(scenario)
+    rounds = check_rounds(scenario)
     with ExitStack() as stack:
         okta, quicksight = stack.enter_context(local_servers(scenario))
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="okta-qs-scenario-")))
@@ -147,4 +193,21 @@ def run_scenario(scenario: dict, *, dag_id: str = "scenario_sync", runs: int = 1
         result = {"outcome": history[-1]["outcome"], "quicksight": quicksight.dump(), "report": history[-1]["report"]}
         if runs > 1:
             result["runs"] = history
+        if rounds:
+            result["rounds"] = [
+                run_round(n, one, dag_id, okta, quicksight, before_round) for n, one in enumerate(rounds, start=1)
+            ]
         return result
+
+
+def run_round(n: int, one: dict, dag_id: str, okta: OktaServer, quicksight: QuickSightServer, before_round=None) -> dict:
+    """One round: Okta replaced (its System Log gets the difference), the round's own faults, the DAG again."""
+    if "okta" in one:
+        okta.load(one["okta"])
+    faults = one.get("faults") or []
+    okta.set_faults(faults)
+    quicksight.faults = FaultPlan(faults, "quicksight")
+    if before_round is not None:
+        before_round(n, okta, quicksight)
+    state, report = run_dag(dag_id, one.get("params") or {})
+    return {"outcome": outcome_of(state, report), "quicksight": quicksight.dump(), "report": report}

@@ -670,3 +670,23 @@ def test_without_limits_argument_the_log_has_okta_published_bucket():
         assert get(server, "/api/v1/logs").headers["X-Rate-Limit-Limit"] == str(OKTA_DEFAULT_LIMITS_PER_MINUTE["/api/v1/logs"])
     finally:
         server.stop()
+
+
+def test_the_rounds_scenario_logs_the_unassignment_between_its_runs(serve):
+    """tests/scenarios/files/rounds-leaver-then-idle.json, Okta side: what the local Okta logs
+    before each round (the harness loads each round's `okta` as here)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scenarios" / "files" / "rounds-leaver-then-idle.json"
+    scenario = json.loads(path.read_text())
+    server = serve(scenario["okta"], app_id=scenario["target"]["okta_app_id"])
+    round_2, round_3 = scenario["rounds"]
+    server.load(round_2["okta"])
+    events = get(server, "/api/v1/logs", since=since_start(server)).json()
+    assert [(e["eventType"], [(t["type"], t["id"], t["alternateId"]) for t in e["target"]]) for e in events] == [
+        ("application.user_membership.remove",
+         [("AppUser", "0ua2", "bob@example.com"), ("AppInstance", "0oaqs1", "AWS Account Federation"), ("User", "00u2", "bob@example.com")]),
+    ]
+    assert "okta" not in round_3  # Okta unchanged: nothing more is logged
+    assert server.log.events() == events

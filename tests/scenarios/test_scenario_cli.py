@@ -107,3 +107,37 @@ def test_cli_usage_error_without_a_result_path(run_cli):
     proc = run_cli(EXAMPLES / "first-sync.json")
     assert proc.returncode == 2
     assert "result" in proc.stderr
+
+
+def test_cli_runs_the_rounds_and_lists_each_in_the_result(run_cli, tmp_path: Path):
+    scenario_path = FILES / "rounds-leaver-then-idle.json"
+    scenario = json.loads(scenario_path.read_text())
+    result_path = tmp_path / "result.json"
+    proc = run_cli(scenario_path, result_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(result_path.read_text())
+    check_result_shape(result)
+    assert len(result["rounds"]) == len(scenario["rounds"]) == 2
+    for one, got in zip(scenario["rounds"], result["rounds"]):
+        check_result_shape(got)
+        assert got["outcome"] == one["expect"]["outcome"]
+        assert state_differences(one["expect"]["quicksight"], got["quicksight"]) == []
+    # QuickSight kept what the runs before left: the leaver removed in round 2 stays gone in round 3.
+    names = [{u["user_name"] for u in r["quicksight"]["users"]} for r in [result, *result["rounds"]]]
+    assert "QuickSightReader/bob@example.com" in names[0]
+    assert "QuickSightReader/bob@example.com" not in names[1] | names[2]
+    summary = (f"{scenario['name']}: success (expected success) then rounds: success (expected success), "
+               f"success (expected success); result in {result_path}")
+    assert summary in proc.stdout
+
+
+def test_cli_refuses_a_round_it_cannot_run_before_running_anything(run_cli, tmp_path: Path):
+    scenario = json.loads((EXAMPLES / "first-sync.json").read_text())
+    scenario["rounds"] = [{"expect": {"outcome": "success"}}, {"okta": {"users": []}, "limits": {}}]
+    path = tmp_path / "bad-round.json"
+    path.write_text(json.dumps(scenario))
+    result_path = tmp_path / "result.json"
+    proc = run_cli(path, result_path, timeout=120)
+    assert proc.returncode == 2
+    assert "rounds[1]" in proc.stderr and "'limits'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not result_path.exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scenario_harness.compare import report_has, state_differences
+from scenario_harness.compare import api_calls_over, expectation_problems, report_has, state_differences
 from scenario_harness.runner import run_scenario
 
 HERE = Path(__file__).parent
@@ -29,6 +29,11 @@ def test_scenario(path: Path):
     assert state_differences(expect["quicksight"], result["quicksight"]) == []
     for check in scenario.get("expect_report", []):
         assert report_has(result["report"], check), f"report lacks {check}"
+    assert api_calls_over(result["report"], expect.get("api_calls_at_most") or {}) == []
+    rounds = scenario.get("rounds") or []
+    assert len(result.get("rounds", [])) == len(rounds)
+    for n, (one, got) in enumerate(zip(rounds, result.get("rounds", [])), start=2):
+        assert expectation_problems(one["expect"], one.get("expect_report", []), got) == [], f"run {n} (a round)"
 
 
 def test_examples_exist():
