@@ -317,12 +317,12 @@ def changes(old, new) -> list[tuple[str, list[dict]]]:
             out.append(("group.lifecycle.create", [group_target(g)]))
         elif (og[gid].get("name"), og[gid].get("description")) != (g.get("name"), g.get("description")):
             out.append(("group.profile.update", [group_target(g)]))
-        was = set(og.get(gid, {}).get("members", []))
+        was, now = set(og.get(gid, {}).get("members", [])), set(g.get("members", []))
         for uid in g.get("members", []):
             if uid not in was:
                 out.append(("group.user_membership.add", [user_target(nu[uid]), group_target(g)]))
         for uid in og.get(gid, {}).get("members", []):
-            if uid not in set(g.get("members", [])):
+            if uid not in now:
                 out.append(("group.user_membership.remove", [user_target(nu.get(uid) or ou[uid]), group_target(g)]))
 
     app_old, app_new = app_target(old), app_target(new)
