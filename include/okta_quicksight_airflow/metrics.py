@@ -26,6 +26,7 @@ cuts names at 63 characters): the same metrics named
 style also passes the tags, for StatsD with ``statsd_influxdb_enabled``.
 
 A dry run writes nothing, so it counts only the run (``dry_run``) and its duration.
+``asset_extra`` gives the same numbers as the extra of the run's asset event.
 """
 
 from __future__ import annotations
@@ -112,3 +113,26 @@ def emit_run_metrics(report: dict, dag_id: str, throttles: dict[str, int] | None
         else:
             stats.timing(name, value, tags=tags)
     return len(sent)
+
+
+def asset_extra(report: dict, note: str | None = None) -> dict:
+    """The run's numbers for the asset event's ``extra`` (``outlet_events[asset].extra``): small, plain JSON.
+
+    Downstream DAGs scheduled on the asset read what changed without the report's items.
+    """
+    counts = report.get("counts") or {}
+    totals = report.get("totals") or {}
+    stats = report.get("stats") or {}
+    extra = {
+        "outcome": report.get("outcome"),
+        "dry_run": bool(report.get("dry_run")),
+        "done": {action: row["done"] for action, row in sorted(counts.items()) if row.get("done")},
+        "failed": totals.get("failed", 0),
+        "held": totals.get("held", 0),
+        "deletions_planned": (report.get("deletions") or {}).get("count", 0),
+        "duration_s": report.get("duration_s", 0),
+    }
+    extra.update({key: stats[key] for key in GAUGES if key in stats})
+    if note:
+        extra["note"] = note
+    return extra

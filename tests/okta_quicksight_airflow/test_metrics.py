@@ -166,3 +166,15 @@ def test_names_and_what_a_dry_run_counts():
         ("incr", "okta_quicksight_sync.t.run.dry_run"), ("timing", "okta_quicksight_sync.t.duration")]
     with pytest.raises(ValueError, match="metrics naming 'flat' is not one of names, tags"):
         run_metrics(report, "t", naming="flat")
+
+
+def test_asset_extra_is_the_runs_numbers_in_small_plain_json():
+    from okta_quicksight_airflow.metrics import asset_extra
+
+    extra = asset_extra(_held_report(), "held: 3 deletions wait for approval")
+    assert extra == {
+        "outcome": "held", "dry_run": False, "done": {"register_user": 2}, "failed": 0, "held": 3,
+        "deletions_planned": 3, "duration_s": 1.5, "managed_users": 3, "managed_groups": 0, "desired_users": 2,
+        "desired_groups": 0, "note": "held: 3 deletions wait for approval",
+    }
+    assert json.loads(json.dumps(extra)) == extra
