@@ -142,8 +142,13 @@ def outcome_sentence(report: dict, approval: dict | None = None) -> str:
             f"{f', {deleted} of them deletions{by}' if deleted else ''}.")
 
 
+HELD_PREFIX = "deletions held for approval"
+
+
 def _item_line(item: dict) -> str:
-    reason = f": {item['reason']}" if item.get("reason") else ""
+    """One item; a held item's reason is the hold's, said once above the list."""
+    held_reason = item["status"] == "held" and str(item.get("reason", "")).startswith(HELD_PREFIX)
+    reason = f": {item['reason']}" if item.get("reason") and not held_reason else ""
     return f"- {item['action']} {_code(item['item'])}{reason}"
 
 

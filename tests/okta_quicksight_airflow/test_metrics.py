@@ -15,15 +15,13 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.util import find_spec
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "okta_quicksight_sync"))
-from sync_builders import config, directory, okta, ou, qu, run  # noqa: E402
+from tests.okta_quicksight_sync.sync_builders import config, directory, okta, ou, qu, run
 
-from okta_quicksight_airflow.metrics import run_metrics  # noqa: E402
-from okta_quicksight_sync.report import build_report  # noqa: E402
+from okta_quicksight_airflow.metrics import run_metrics
+from okta_quicksight_sync.report import build_report
 
 R = "QuickSightReader"
 DAG_ID = "sync_t1"

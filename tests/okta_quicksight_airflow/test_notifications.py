@@ -11,19 +11,16 @@ import email
 import email.policy
 import json
 import socket
-import sys
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "okta_quicksight_sync"))
-from sync_builders import config, directory, okta, ou, qg, qu, run  # noqa: E402
+from tests.okta_quicksight_sync.sync_builders import config, directory, og, okta, ou, qg, qu, run
 
-from okta_quicksight_airflow import notifications  # noqa: E402
-from okta_quicksight_airflow.notifications import NotifyConfigError, notify_held, notify_run, settings_from  # noqa: E402
-from okta_quicksight_sync.report import build_report  # noqa: E402
+from okta_quicksight_airflow import notifications
+from okta_quicksight_airflow.notifications import NotifyConfigError, notify_held, notify_run, settings_from
+from okta_quicksight_sync.report import build_report
 
 R = "QuickSightReader"
 PASSWORD = "smtp-S3cret-pw"
@@ -114,8 +111,6 @@ def test_failed_run_mail_and_events_not_listened_to_send_nothing(smtp):
     memory = directory([qu(f"{R}/gone@example.com")])
     memory.fail("CreateGroup", "Okta-Ops")
     cfg = config()
-    from sync_builders import og
-
     planned, results = run(cfg, okta([ou("u1")], [og("g2", "Ops", ["u1"])]), memory)
     report = build_report(cfg, planned, results, {}, 1.0)
     assert notify_run(TARGET, report, dag_id="d", run_id="r1") == []

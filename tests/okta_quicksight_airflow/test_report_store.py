@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "okta_quicksight_sync"))
-from sync_builders import config, directory, okta, ou, qu, run  # noqa: E402
+from tests.okta_quicksight_sync.sync_builders import config, directory, okta, ou, qu, run
 
-from okta_quicksight_airflow.report_store import check_report_path, write_report  # noqa: E402
-from okta_quicksight_sync.report import build_report  # noqa: E402
+from okta_quicksight_airflow.report_store import check_report_path, write_report
+from okta_quicksight_sync.report import build_report
 
 R = "QuickSightReader"
 RUN_ID = "scheduled__2026-12-02T12:00:00+00:00"

@@ -4,7 +4,7 @@ Every report here comes from a real plan-and-apply of the core on the memory dir
 """
 
 import pytest
-from sync_builders import config, directory, og, okta, ou, qg, qu, run
+from tests.okta_quicksight_sync.sync_builders import config, directory, og, okta, ou, qg, qu, run
 
 from okta_quicksight_sync.report import build_report
 from okta_quicksight_sync.report_text import approval_markdown, outcome_sentence, report_markdown, run_note
