@@ -191,3 +191,17 @@ def test_a_token_without_the_log_scope_is_told_which_scope(okta_server, rsa_key)
     client = OktaClient(server.url, auth, credentials_source=SOURCE, timeout=5.0)
     with pytest.raises(OktaPermissionError, match="okta.logs.read"):
         client.read_log(since=an_hour_ago())
+
+
+def test_the_hook_reads_the_log_through_an_airflow_connection(okta_server, airflow_okta_conn):
+    from okta_provider.okta_hook import OktaHook
+
+    server = okta_server()
+    log_n(server, 2)
+    airflow_okta_conn(server.url)
+    hook = OktaHook()
+    read = hook.read_log(since=an_hour_ago())
+    assert ids(read.events) == ["00u00000", "00u00001"]
+    log_n(server, 1, start=5)
+    assert [ids(p.events) for p in hook.iter_log_pages(next_link=read.next_link)] == [["00u00005"]]
+    assert hook.api_calls == {SYSTEM_LOG: 2} == server.counter.snapshot()
