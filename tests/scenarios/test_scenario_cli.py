@@ -141,3 +141,16 @@ def test_cli_refuses_a_round_it_cannot_run_before_running_anything(run_cli, tmp_
     assert proc.returncode == 2
     assert "rounds[1]" in proc.stderr and "'limits'" in proc.stderr and "Traceback" not in proc.stderr
     assert not result_path.exists()
+
+
+def test_api_calls_at_most_counts_totals_and_writes():
+    from scenario_harness.compare import api_call_totals, api_calls_over
+
+    report = {"api_calls": {"okta": {"GET /api/v1/apps/{appId}/users": 2, "POST /oauth2/v1/token": 1},
+                            "quicksight": {"ListUsers": 2, "DescribeUser": 1, "SearchDashboards": 1, "DeleteUser": 1, "CreateGroup": 2}}}
+    assert api_call_totals(report) == {"okta": 3, "quicksight": 7, "quicksight_writes": 3}
+    assert api_calls_over(report, {"okta": 3, "quicksight": 7, "quicksight_writes": 3}) == []
+    over = api_calls_over(report, {"okta": 2, "quicksight_writes": 0})
+    assert len(over) == 2 and over[0].startswith("api_calls okta: 3 > at most 2") and "quicksight_writes: 3 > at most 0" in over[1]
+    assert "unknown key(s) ['qs']" in api_calls_over(report, {"qs": 1})[0]
+    assert api_calls_over({}, {"okta": 1}) == ["api_calls_at_most: the report has no api_calls to compare"]
