@@ -210,8 +210,9 @@ class SystemLog:
                 page.append(e)
                 if len(page) == limit:
                     break
-        # Past the last event served; with nothing served, past everything logged so far (polling).
-        cursor = page[-1].seq if page else max(start_seq, last_seq)
+        # A full page: continue after its last event. Otherwise every event logged so far was looked
+        # at: continue after all of them (polling returns what is logged from now on).
+        cursor = page[-1].seq if page and len(page) == limit else max(start_seq, last_seq)
         return [dict(e.event) for e in page], cursor
 
 

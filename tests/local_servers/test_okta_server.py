@@ -690,3 +690,14 @@ def test_the_rounds_scenario_logs_the_unassignment_between_its_runs(serve):
     ]
     assert "okta" not in round_3  # Okta unchanged: nothing more is logged
     assert server.log.events() == events
+
+
+def test_a_caught_up_cursor_skips_what_the_since_query_left_out(serve):
+    server = serve()
+    now = time.time()
+    server.log.record("recent.event", [], published=now - 60)
+    server.log.record("backdated.event", [], published=now - 3 * 86400)  # logged late, published before `since`
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 86400))
+    first = get(server, "/api/v1/logs", since=since)
+    assert [e["eventType"] for e in first.json()] == ["recent.event"]
+    assert requests.get(first.links["next"]["url"], headers=SSWS, timeout=5).json() == []
