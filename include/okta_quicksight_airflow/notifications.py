@@ -21,6 +21,7 @@ whose templated kwargs see ``okta_qs_sync.subject``/``.text``/``.html``/
 ``.event``. The message text is handed to the templates as a value, never
 rendered as a template itself, so a user name with ``{{`` in it stays text.
 The messages are built from the report and the plan only: no credential.
+A target's ``approvers`` name who may answer the approval (its assigned users).
 """
 
 from __future__ import annotations
@@ -226,6 +227,32 @@ def notify_run(target: dict, report: dict, *, dag_id: str, run_id: str, approval
     """A run finished: tell of a failure or the approval's answer (one line in the DAG's report task)."""
     settings = settings_from(target, dag_id)
     return send(settings, run_messages(report, dag_id=dag_id, run_id=run_id, approval=approval, url=url), context)
+
+
+def approvers_from(target: dict, where: str = "target") -> list[dict] | None:
+    """The target's ``approvers`` as the approval step's ``assigned_users``; None (anyone may answer) by default.
+
+    Each approver is a user of Airflow's auth manager: ``{"id": ..., "name": ...}``,
+    or a string used as both (the user name with the simple auth manager;
+    with FAB the id is the user's numeric id).
+    """
+    value = target.get("approvers")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise NotifyConfigError(f"{where}: approvers must be a non-empty list like [\"alice\"] or "
+                                f"[{{\"id\": \"7\", \"name\": \"alice\"}}], got {value!r}")
+    out = []
+    for i, entry in enumerate(value):
+        if isinstance(entry, str) and entry.strip():
+            out.append({"id": entry.strip(), "name": entry.strip()})
+        elif (isinstance(entry, dict) and set(entry) == {"id", "name"}
+              and all(isinstance(v, str) and v for v in entry.values())):
+            out.append(dict(entry))
+        else:
+            raise NotifyConfigError(f"{where}: approvers[{i}] must be a user name or {{\"id\": ..., \"name\": ...}}, "
+                                    f"got {entry!r}")
+    return out
 
 
 def approval_from_hitl(result: dict | None) -> dict | None:

@@ -191,3 +191,13 @@ def test_defaults():
     assert notifications.approval_from_hitl(
         {"chosen_options": ["Approve"], "responded_by_user": {"id": "7", "name": "bob"}}) == {"decision": "approved",
                                                                                            "by": "bob"}
+
+
+def test_approvers_become_the_approval_steps_assigned_users():
+    assert notifications.approvers_from({}) is None
+    assert notifications.approvers_from({"approvers": ["alice", {"id": "7", "name": "bob"}]}) == [
+        {"id": "alice", "name": "alice"}, {"id": "7", "name": "bob"}]
+    with pytest.raises(NotifyConfigError, match=r"^t1: approvers\[1\] must be a user name or"):
+        notifications.approvers_from({"approvers": ["alice", {"name": "bob"}]}, "t1")
+    with pytest.raises(NotifyConfigError, match="^t1: approvers must be a non-empty list"):
+        notifications.approvers_from({"approvers": []}, "t1")
