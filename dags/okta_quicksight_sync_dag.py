@@ -3,7 +3,10 @@
     plan_sync -> group_sync -> user_sync -> deletion_gate -> [approve_deletions] -> deprovision -> report
 
 The tasks only wire; what they do lives in ``okta_quicksight_airflow.sync_tasks``
-and the plain-Python core ``okta_quicksight_sync``. See docs/operating.md.
+(each step), ``okta_quicksight_airflow.run_bookkeeping`` (what runs keep in
+Airflow) and the plain-Python core ``okta_quicksight_sync``. The graph
+depends only on the target's settings (``approval``, ``task_retries``,
+``retry_delay_s``, ``approval_timeout_h``). See docs/operating.md.
 
 This file is not named ``okta_quicksight_sync.py``: Airflow puts dags/ on
 sys.path, and a module there of that name would shadow the core package.
@@ -12,14 +15,13 @@ sys.path, and a module there of that name would shadow the core package.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
-from airflow.sdk import Param, Variable, dag, get_current_context, task
+from airflow.sdk import DAG, Param, Variable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 # Airflow puts dags/ and plugins/ on sys.path, not include/: unless the sync's packages are already
@@ -28,9 +30,11 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 if find_spec("okta_quicksight_airflow") is None:
     sys.path.append(str(Path(__file__).resolve().parents[1] / "include"))
 
-from okta_quicksight_airflow import sync_tasks
-from okta_quicksight_sync.config import DEFAULT_SCHEDULE
+from okta_quicksight_airflow import run_bookkeeping, sync_tasks
 from okta_quicksight_airflow.targets import load_targets_leniently
+from okta_quicksight_sync import deletions
+from okta_quicksight_sync.config import DEFAULT_SCHEDULE, TargetConfig
+from okta_quicksight_sync.report import render_table
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +45,8 @@ log = logging.getLogger(__name__)
 # "upstream", a run's later steps outrank other runs' plan_sync, so the pool
 # serves one run's plan_sync..deprovision back to back.
 POOL = "okta_quicksight_sync"
-# "ui": held deletions wait for an administrator in the Airflow UI.
-# "hold": they are reported held and nothing is deleted (tests, the scenario harness).
-APPROVAL = os.environ.get("OKTA_QS_SYNC_APPROVAL", "ui")
-TASK_RETRIES = int(os.environ.get("OKTA_QS_SYNC_TASK_RETRIES", "2"))
-RETRY_DELAY = timedelta(seconds=float(os.environ.get("OKTA_QS_SYNC_RETRY_DELAY_S", "120")))
-APPROVAL_TIMEOUT = timedelta(hours=float(os.environ.get("OKTA_QS_SYNC_APPROVAL_HOURS", "24")))
+# The task each route of deletions.route leads to.
+NEXT_TASK = {deletions.APPLY: "deprovision", deletions.APPROVE: "approve_deletions", deletions.HOLD: "report"}
 
 PARAMS = {
     "dry_run": Param(
@@ -67,167 +67,143 @@ PARAMS = {
 }
 
 
-def _last_converged_key(dag_id: str) -> str:
-    """Variable holding when the last converged run of this DAG read both sides (epoch seconds)."""
-    return f"{dag_id}.last_converged_at"
+def plan_sync(target: dict):
+    """The target is held by the task, not passed as an argument: arguments are rendered as templates."""
+
+    @task(task_id="plan_sync", execution_timeout=timedelta(minutes=30), multiple_outputs=False)
+    def plan_sync():
+        ctx = get_current_context()
+        reason = run_bookkeeping.superseded(ctx["ti"].dag_id, ctx["dag_run"], Variable)
+        if reason:
+            log.info("Backfill run skipped: %s", reason)
+            # Skipping here skips every write task without starting it; report still runs.
+            ctx["ti"].xcom_push(key=run_bookkeeping.SUPERSEDED_KEY, value=run_bookkeeping.skipped_plan(target, reason))
+            raise AirflowSkipException(reason)
+        return run_bookkeeping.publish_plan(ctx["ti"], sync_tasks.plan_sync(target, ctx["params"]))
+
+    return plan_sync()
 
 
-def _mark_converged(dag_id: str, read_at: float | None) -> None:
-    if read_at is None:
-        return
-    key = _last_converged_key(dag_id)
-    previous = Variable.get(key, default=None)
-    if previous is None or float(previous) < read_at:
-        Variable.set(key, str(read_at))
+@task(execution_timeout=timedelta(hours=1), multiple_outputs=False)
+def group_sync(planned: dict):
+    return sync_tasks.group_sync(planned, get_current_context()["params"])
 
 
-def build_dag(dag_id: str, target: dict, schedule: str | None):
-    """One sync DAG for one target."""
+@task(execution_timeout=timedelta(hours=3), multiple_outputs=False)
+def user_sync(planned: dict, groups_done: dict):
+    return sync_tasks.user_sync(planned, get_current_context()["params"], groups_done)
 
-    @dag(
-        dag_id=dag_id,
-        schedule=schedule,
-        catchup=False,
-        max_active_runs=1,
-        params=PARAMS,
-        tags=["okta", "quicksight", "identity"],
-        doc_md=__doc__,
-        default_args={
-            "retries": TASK_RETRIES,
-            "retry_delay": RETRY_DELAY,
-            "retry_exponential_backoff": True,
-            "max_retry_delay": timedelta(minutes=20),
-            "pool": POOL,
-            # Later steps of a run outrank earlier steps of other runs, so a run
-            # that started applying finishes before the next one plans.
-            "weight_rule": "upstream",
-        },
+
+@task.branch(retries=0)
+def deletion_gate(summary: dict, approval: str):
+    return NEXT_TASK[deletions.route(summary, get_current_context()["params"], approval)]
+
+
+@task(execution_timeout=timedelta(hours=3), multiple_outputs=False, trigger_rule="none_failed_min_one_success")
+def deprovision(planned: dict, summary: dict, approval: str, groups_done: dict | None, users_done: dict | None):
+    ctx = get_current_context()
+    # Past the gate on the approve route, a person said yes.
+    approved = deletions.route(summary, ctx["params"], approval) == deletions.APPROVE
+    done = sync_tasks.deprovision(planned, ctx["params"], groups_done, approved=approved)
+    run_bookkeeping.mark_converged(ctx["ti"].dag_id, planned, [groups_done, users_done, done], Variable)
+    return done
+
+
+@task(trigger_rule="all_done", pool="default_pool", retries=0, multiple_outputs=False)
+def report(planned: dict | None, groups_done: dict | None, users_done: dict | None, deprovisioned: dict | None):
+    ctx = get_current_context()
+    ti = ctx["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ctx["run_id"]]).get(ctx["run_id"], {})
+    failed = run_bookkeeping.failed_tasks(states, besides="report")
+    planned = planned or ti.xcom_pull(task_ids="plan_sync", key=run_bookkeeping.SUPERSEDED_KEY)
+    if not planned:
+        raise AirflowFailException(f"plan_sync did not produce a plan (failed tasks: {failed}); nothing was written")
+    if deprovisioned is None:
+        deprovisioned = sync_tasks.not_run_results(planned, failed)
+    out = sync_tasks.build_report(
+        planned, [groups_done, users_done, deprovisioned], failed_tasks=failed, finished_at=time.time()
     )
-    def sync():
-        @task(execution_timeout=timedelta(minutes=30), multiple_outputs=False)
-        def plan_sync():
-            ctx = get_current_context()
-            dag_run = ctx["dag_run"]
-            # run_type is an Enum whose str() is "DagRunType.BACKFILL": compare its value.
-            if getattr(dag_run.run_type, "value", dag_run.run_type) == "backfill":
-                interval_end = dag_run.data_interval_end or dag_run.run_after
-                last = Variable.get(_last_converged_key(dag_id), default=None)
-                reason = sync_tasks.superseded_reason(last, interval_end.timestamp())
-                log.info("Backfill run: interval ended %s, last converged read %s: %s",
-                         interval_end, last, reason or "syncing")
-                if reason:
-                    # Skipping here skips every write task without starting it; report still runs.
-                    ctx["ti"].xcom_push(key="superseded", value=sync_tasks.skipped_plan(target, reason))
-                    raise AirflowSkipException(reason)
-            return sync_tasks.plan_sync(target, ctx["params"])
+    log.info("Sync report\n%s", render_table(out))
+    if out["outcome"] == "failed":
+        ti.xcom_push(key=run_bookkeeping.REPORT_KEY, value=out)
+        raise AirflowFailException(f"{len(out['errors'])} item(s) failed; see the report above")
+    return out
 
-        @task(execution_timeout=timedelta(hours=1), multiple_outputs=False)
-        def group_sync(planned: dict):
-            return sync_tasks.group_sync(planned, get_current_context()["params"])
 
-        @task(execution_timeout=timedelta(hours=3), multiple_outputs=False)
-        def user_sync(planned: dict, groups_done: dict):
-            return sync_tasks.user_sync(planned, get_current_context()["params"], groups_done)
+def approve_deletions(config: TargetConfig):
+    """The standard provider's approval step: reject, or no answer in time, deletes nothing."""
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
 
-        @task.branch(retries=0)
-        def deletion_gate(planned: dict):
-            params = get_current_context()["params"]
-            held = planned["plan"]["deletions_held"]
-            if not held or params.get("dry_run") or params.get("allow_deletions"):
-                return "deprovision"
-            return "approve_deletions" if APPROVAL == "ui" else "report"
+    return ApprovalOperator(
+        task_id="approve_deletions",
+        subject="Okta -> QuickSight sync: approve held deletions?",
+        body=run_bookkeeping.approval_body(),
+        defaults="Reject",
+        response_timeout=timedelta(hours=config.approval_timeout_h),
+        pool="default_pool",
+        retries=0,
+    )
 
-        @task(execution_timeout=timedelta(hours=3), multiple_outputs=False, trigger_rule="none_failed_min_one_success")
-        def deprovision(planned: dict, groups_done: dict | None, users_done: dict | None):
-            params = get_current_context()["params"]
-            if planned["plan"]["deletions_held"] and not params.get("allow_deletions") and not params.get("dry_run"):
-                # Approved after a wait: delete only what a fresh read still plans to delete.
-                planned = sync_tasks.revalidated(planned, params)
-            done = sync_tasks.deprovision(planned, params, deletions_allowed=True)
-            _mark_converged(dag_id, sync_tasks.converged_at(planned, [groups_done, users_done, done]))
-            return done
 
-        @task(trigger_rule="all_done", pool="default_pool", retries=0, multiple_outputs=False)
-        def report(planned: dict | None, groups_done: dict | None, users_done: dict | None, deprovisioned: dict | None):
-            ctx = get_current_context()
-            states = ctx["ti"].get_task_states(dag_id=dag_id, run_ids=[ctx["run_id"]]).get(ctx["run_id"], {})
-            # Only tasks that failed themselves; upstream_failed ones never started.
-            failed = sorted(t for t, state in states.items() if t != "report" and str(state).split(".")[-1].lower() == "failed")
-            if not planned:
-                planned = ctx["ti"].xcom_pull(task_ids="plan_sync", key="superseded")
-            if not planned:
-                raise AirflowFailException(f"plan_sync did not produce a plan (failed tasks: {failed}); nothing was written")
-            if deprovisioned is None:
-                deprovisioned = sync_tasks.held_results(planned)
-            out = sync_tasks.build_report(
-                planned, [groups_done, users_done, deprovisioned], failed_tasks=failed, finished_at=time.time()
-            )
-            from okta_quicksight_sync.report import render_table
-
-            log.info("Sync report\n%s", render_table(out))
-            if out["outcome"] == "failed":
-                ctx["ti"].xcom_push(key="report", value=out)
-                raise AirflowFailException(f"{len(out['errors'])} item(s) failed; see the report above")
-            return out
-
-        planned = plan_sync()
+def build_dag(dag_id: str, config: TargetConfig) -> DAG:
+    """One sync DAG for one target."""
+    default_args = {
+        "retries": config.task_retries,
+        "retry_delay": timedelta(seconds=config.retry_delay_s),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=20),
+        "pool": POOL,
+        # Later steps of a run outrank earlier steps of other runs, so a run
+        # that started applying finishes before the next one plans.
+        "weight_rule": "upstream",
+    }
+    with DAG(dag_id=dag_id, schedule=config.schedule, catchup=False, max_active_runs=1, params=PARAMS,
+             tags=["okta", "quicksight", "identity"], doc_md=__doc__, default_args=default_args) as built:
+        planned = plan_sync(config.to_dict())
+        summary = planned[run_bookkeeping.DELETIONS_KEY]
         groups_done = group_sync(planned)
         users_done = user_sync(planned, groups_done)
-        gate = deletion_gate(planned)
+        gate = deletion_gate(summary, config.approval)
         users_done >> gate
-        deprovisioned = deprovision(planned, groups_done, users_done)
-        if APPROVAL == "ui":
-            from airflow.providers.standard.operators.hitl import ApprovalOperator
-
-            approve = ApprovalOperator(
-                task_id="approve_deletions",
-                subject="Okta -> QuickSight sync: approve held deletions?",
-                body=(
-                    "{{ ti.xcom_pull(task_ids='plan_sync')['plan']['deletion_count'] }} deletions were held: "
-                    "{{ ti.xcom_pull(task_ids='plan_sync')['plan']['hold_reasons'] | join('; ') }}. "
-                    "Approve to hand over their assets and delete them; reject (or let it time out) to delete nothing."
-                ),
-                defaults="Reject",
-                response_timeout=APPROVAL_TIMEOUT,
-                pool="default_pool",
-                retries=0,
-            )
-            gate >> approve >> deprovisioned
+        deprovisioned = deprovision(planned, summary, config.approval, groups_done, users_done)
+        if config.approval == "ui":
+            gate >> approve_deletions(config) >> deprovisioned
         gate >> deprovisioned
-        rep = report(planned, groups_done, users_done, deprovisioned)
-        gate >> rep
-
-    return sync()
+        gate >> report(planned, groups_done, users_done, deprovisioned)
+    return built
 
 
-def build_broken_dag(dag_id: str, error: str):
+def config_error(error: str):
+    """The error is held by the task, not passed as an argument: arguments are rendered as templates."""
+
+    @task(task_id="config_error", retries=0)
+    def config_error():
+        raise AirflowFailException(error)
+
+    return config_error()
+
+
+def build_broken_dag(dag_id: str, error: str) -> DAG:
     """A target whose configuration is invalid: a DAG that says why, and fails every run with that message.
 
     The other targets keep syncing; this one turns red on its daily schedule
     until its configuration is fixed.
     """
-
-    @dag(
+    with DAG(
         dag_id=dag_id,
         schedule=DEFAULT_SCHEDULE,
         catchup=False,
         description=f"CONFIGURATION ERROR: {error}"[:1000],
         doc_md=f"**This target's configuration is invalid; nothing is synced.**\n\n{error}",
         tags=["okta", "quicksight", "config-error"],
-    )
-    def broken():
-        @task(task_id="config_error", retries=0)
-        def config_error():
-            raise AirflowFailException(error)
-
-        config_error()
-
-    return broken()
+    ) as built:
+        config_error(error)
+    return built
 
 
 _targets, _broken = load_targets_leniently()
 for _dag_id, _config in _targets.items():
-    globals()[_dag_id] = build_dag(_dag_id, _config.to_dict(), _config.schedule)
+    globals()[_dag_id] = build_dag(_dag_id, _config)
 for _dag_id, _error in _broken.items():
     log.error("Okta -> QuickSight target not built: %s", _error)
     globals()[_dag_id] = build_broken_dag(_dag_id, _error)

@@ -205,15 +205,12 @@ class LocalSync:
             if groups is not None:
                 users = step("user_sync", lambda: sync_tasks.user_sync(planned, params, groups))
             if users is not None:
-                held = planned["plan"]["deletions_held"]
-                if not held or params.get("dry_run") or params.get("allow_deletions"):
-                    deprovisioned = step(
-                        "deprovision", lambda: sync_tasks.deprovision(planned, params, deletions_allowed=True)
-                    )
+                # No person to ask (approval: hold): held deletions are reported held, none applied.
+                deprovisioned = step("deprovision", lambda: sync_tasks.deprovision(planned, params, groups))
             if planned is None:
                 return RunResult("failed", {}, failed, errors, retries.counts)
             if deprovisioned is None:
-                deprovisioned = sync_tasks.held_results(planned)
+                deprovisioned = sync_tasks.not_run_results(planned, failed)
             report = sync_tasks.build_report(
                 planned, [groups, users, deprovisioned], failed_tasks=failed, finished_at=time.time()
             )

@@ -11,7 +11,8 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from okta_quicksight_sync import apply, planner, report
+from okta_quicksight_sync import apply, deletions, planner, report
+from okta_quicksight_sync.results import FAILED, result
 from okta_quicksight_sync.asset_handover import AssetHandover
 from okta_quicksight_sync.config import TargetConfig
 from okta_quicksight_sync.okta_reader import read_okta
@@ -103,40 +104,8 @@ def plan_sync(target: dict, params: dict) -> dict:
     }
 
 
-def superseded_reason(last_converged_at: float | str | None, interval_end: float | None) -> str | None:
-    """Why a backfill run has nothing left to do, or None when it must sync.
-
-    A sync is state-based: a run that read both sides after this run's data
-    interval ended and converged already did everything this run would do.
-    ``last_converged_at`` is when that run started reading (epoch seconds);
-    ``interval_end`` is the end of this run's data interval.
-    """
-    if last_converged_at in (None, "") or interval_end is None:
-        return None
-    converged = float(last_converged_at)
-    if converged <= interval_end:
-        return None
-    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(converged))
-    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(interval_end))
-    return f"superseded: a run that read Okta and QuickSight at {when}, after this run's interval ended ({end}), converged"
-
-
-def converged_at(planned: dict, steps: list[dict | None]) -> float | None:
-    """When the converged state of this run was read (its plan's start), or None if it did not converge.
-
-    Converged: not a dry run, and no item failed or was held in any step.
-    """
-    plan = Plan.from_dict(planned["plan"])
-    if plan.dry_run or planned.get("superseded"):
-        return None
-    results = [r for step in steps if step for r in step.get("results", [])]
-    if report.outcome_of(results) != "success":
-        return None
-    return float(planned.get("started_at") or time.time())
-
-
 def revalidated(planned: dict, params: dict) -> dict:
-    """The approved plan, keeping only the deletions that a fresh read still plans.
+    """The approved plan, released, keeping only the deletions that a fresh read still plans.
 
     Held deletions wait for a person, possibly for hours; in that time Okta
     may have given a departing user back their access. Deleting from the
@@ -160,19 +129,7 @@ def revalidated(planned: dict, params: dict) -> dict:
     plan.skipped = plan.skipped + [
         {"step": STEP_DEPROVISION, "action": action, "item": item, "reason": why} for action, item in dropped
     ]
-    return {**planned, "plan": plan.to_dict()}
-
-
-def skipped_plan(target: dict, reason: str) -> dict:
-    """A plan that writes nothing, for a backfill run that a later run already made moot."""
-    config = TargetConfig.from_dict(target)
-    return {
-        "config": config.to_dict(),
-        "plan": Plan(okta_app_id=config.okta_app_id, namespace=config.namespace).to_dict(),
-        "api_calls": {},
-        "started_at": time.time(),
-        "superseded": reason,
-    }
+    return {**planned, "plan": deletions.released(plan).to_dict()}
 
 
 def _step(planned: dict, params: dict, run) -> dict:
@@ -197,27 +154,31 @@ def user_sync(planned: dict, params: dict, groups_done: dict) -> dict:
     )
 
 
-def deprovision(planned: dict, params: dict, deletions_allowed: bool, groups_done: dict | None = None) -> dict:
+def deprovision(planned: dict, params: dict, groups_done: dict | None = None, *, approved: bool = False) -> dict:
     """Steps 4-5: hand over and delete departing users, recreate downgrades, delete groups.
 
-    A dry run never releases held deletions: its report must be the one a
-    real run would have, where they wait for a person (docs/sync-rules.md, Dry run).
-    ``groups_done`` (group_sync's output, optional) says at once which
-    renamed groups' successors failed; without it the directory is asked.
+    Deletions the plan holds stay held (reported so, nothing deleted) unless
+    ``approved``: the run's route was ``approve`` (``deletions.route``) and a
+    person said yes, so they are checked against a fresh read
+    (:func:`revalidated`) and applied.
+    ``groups_done`` (group_sync's output) says at once which renamed groups'
+    successors failed; without it the directory is asked.
     """
-    allowed = deletions_allowed and not params.get("dry_run")
+    if approved:
+        planned = revalidated(planned, params)
     earlier = (groups_done or {}).get("results", [])
     return _step(
         planned,
         params,
-        lambda plan, qs, dry: apply.apply_deprovision(plan, qs.directory, qs.handover, dry, allowed, earlier),
+        lambda plan, qs, dry: apply.apply_deprovision(plan, qs.directory, qs.handover, dry, earlier),
     )
 
 
-def held_results(planned: dict) -> dict:
-    """Deprovision did not run (held, rejected or timed out): every deletion is reported held, none applied."""
-    plan = Plan.from_dict(planned["plan"])
-    return {"results": apply.apply_deprovision(plan, None, None, dry_run=True, deletions_allowed=False), "api_calls": {}}
+def not_run_results(planned: dict, failed_tasks: list[str]) -> dict:
+    """Deprovision's output when it did not run: held deletions held (not approved), any other
+    deletion skipped because of the failed tasks."""
+    why = f"not applied: {', '.join(failed_tasks)} failed" if failed_tasks else "not applied: deprovision did not run"
+    return {"results": apply.not_run(Plan.from_dict(planned["plan"]), why), "api_calls": {}}
 
 
 def build_report(planned: dict, steps: list[dict | None], *, failed_tasks: list[str], finished_at: float) -> dict:
@@ -234,7 +195,7 @@ def build_report(planned: dict, steps: list[dict | None], *, failed_tasks: list[
             for key, n in counts.items():
                 merged[key] = merged.get(key, 0) + n
     for task_id in failed_tasks:
-        results.append(apply.result("task", task_id, "failed", f"task {task_id} failed; see its log"))
+        results.append(result("task", task_id, FAILED, f"task {task_id} failed; see its log"))
     out = report.build_report(
         planned["config"], plan, results, calls, duration_s=finished_at - planned.get("started_at", finished_at)
     )

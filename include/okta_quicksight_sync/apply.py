@@ -12,14 +12,10 @@ from __future__ import annotations
 import logging
 
 from okta_quicksight_sync.plan import STEP_DEPROVISION, STEP_GROUPS, STEP_USERS, Plan
+from okta_quicksight_sync.ports import Directory, Handover
+from okta_quicksight_sync.results import ALREADY, DONE, FAILED, HELD, PLANNED, SKIPPED, result
 
 log = logging.getLogger(__name__)
-
-DONE, ALREADY, FAILED, SKIPPED, HELD, PLANNED = "done", "already", "failed", "skipped", "held", "planned"
-
-
-def result(action: str, item: str, status: str, reason: str = "") -> dict:
-    return {"action": action, "item": item, "status": status, "reason": reason}
 
 
 def _planned_items(plan: Plan, step: str) -> list[dict]:
@@ -50,12 +46,19 @@ def _cause(exc: Exception) -> str:
     return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
 
 
+def _failed_creations(earlier_results: list[dict] | None) -> dict[str, str]:
+    """Groups whose creation failed in group_sync's results -> why."""
+    return {
+        r["item"]: r["reason"] for r in earlier_results or () if r["action"] == "create_group" and r["status"] == FAILED
+    }
+
+
 def member_item(group: str, user: str) -> str:
     return f"{user} in {group}"
 
 
 # --------------------------------------------------------------- step 1
-def apply_group_sync(plan: Plan, directory, dry_run: bool = False) -> list[dict]:
+def apply_group_sync(plan: Plan, directory: Directory, dry_run: bool = False) -> list[dict]:
     """Create missing managed groups, with the marker in their Description."""
     results = _planned_items(plan, STEP_GROUPS)
     for group in plan.create_groups:
@@ -67,16 +70,14 @@ def apply_group_sync(plan: Plan, directory, dry_run: bool = False) -> list[dict]
 
 
 # ------------------------------------------------------------ steps 2-3
-def apply_user_sync(plan: Plan, directory, dry_run: bool = False, earlier_results: list[dict] | None = None) -> list[dict]:
+def apply_user_sync(plan: Plan, directory: Directory, dry_run: bool = False, earlier_results: list[dict] | None = None) -> list[dict]:
     """Register and update identities, then add and remove memberships.
 
     ``earlier_results`` (group_sync's) lets memberships of a group whose
     creation failed be skipped with that reason instead of failing again.
     """
     results = _planned_items(plan, STEP_USERS)
-    failed_groups = {
-        r["item"]: r["reason"] for r in earlier_results or () if r["action"] == "create_group" and r["status"] == FAILED
-    }
+    failed_groups = _failed_creations(earlier_results)
     failed_users: dict[str, str] = {}
     for reg in plan.register:
         res = _write(
@@ -113,7 +114,7 @@ def apply_user_sync(plan: Plan, directory, dry_run: bool = False, earlier_result
 
 
 # ------------------------------------------------------------ steps 4-5
-def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, deletions_allowed: bool = False,
+def apply_deprovision(plan: Plan, directory: Directory, handover: Handover, dry_run: bool = False,
                       earlier_results: list[dict] | None = None) -> list[dict]:
     """Hand over and delete departing users, recreate downgrades, delete groups.
 
@@ -121,28 +122,17 @@ def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, de
     exists: ``earlier_results`` (group_sync's, when given)
     tell a failed creation at once; otherwise the directory is asked.
 
-    Held deletions (``plan.deletions_held``) run only with
-    ``deletions_allowed`` (a person's approval); otherwise each is recorded
-    as ``held`` and nothing is deleted. A dry run reports what a real run
-    would do, and a real run holds them: in a dry run they are ``held``
-    whatever ``deletions_allowed`` says (no person approved anything).
+    Deletions the plan holds (``plan.deletions_held``) are reported ``held``
+    and nothing is deleted, in a dry run too: only a plan a person approved
+    (``deletions.released``) or a run that allowed them has them unheld.
     """
+    if plan.deletions_held:
+        return not_run(plan, "")
     results = _planned_items(plan, STEP_DEPROVISION)
-    users = [("deprovision_user", name) for name in plan.deprovision]
-    users += [("recreate_user", r["user_name"]) for r in plan.recreate]
-    if plan.deletions_held and (dry_run or not deletions_allowed):
-        why = "deletions held for approval: " + "; ".join(plan.hold_reasons)
-        results += [result(action, name, HELD, why) for action, name in users]
-        results += [result("delete_group", name, HELD, why) for name in plan.delete_groups]
-        return results
     if dry_run:
-        results += [result(action, name, PLANNED, "no desired identity" if action == "deprovision_user" else "downgrade")
-                    for action, name in users]
-        results += [result("delete_group", name, PLANNED, "no Okta group") for name in plan.delete_groups]
-        return results
-
+        return results + [result(action, name, PLANNED, why) for action, name, why in _deletions(plan)]
     recipient_problem = None
-    if users:
+    if plan.deprovision or plan.recreate:
         try:
             handover.check_recipient(plan.recipient)
         except Exception as exc:
@@ -157,9 +147,7 @@ def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, de
             results.append(result("recreate_user", item["user_name"], FAILED, recipient_problem))
             continue
         results += _recreate(directory, handover, plan.recipient, item)
-    failed_creates = {
-        r["item"]: r["reason"] for r in earlier_results or () if r["action"] == "create_group" and r["status"] == FAILED
-    }
+    failed_creates = _failed_creations(earlier_results)
     for name in plan.delete_groups:
         successor = plan.successors.get(name)
         if successor is None:
@@ -172,6 +160,28 @@ def apply_deprovision(plan: Plan, directory, handover, dry_run: bool = False, de
         results.append(_write("delete_group", name, f"renamed in Okta; replaced by {successor['name']}",
                               lambda n=name: directory.delete_group(n), False))
     return results
+
+
+def not_run(plan: Plan, why: str) -> list[dict]:
+    """Steps 4-5's results when they did not run: the one place that says why for each planned deletion.
+
+    Deletions the plan holds are ``held`` with the plan's reasons (a run that
+    held them, or a person who rejected them or did not answer); any other is
+    ``skipped`` with ``why`` (e.g. an earlier task failed). The plan's own
+    failures and skips of these steps are reported as planned.
+    """
+    if plan.deletions_held:
+        status, why = HELD, "deletions held for approval: " + "; ".join(plan.hold_reasons)
+    else:
+        status = SKIPPED
+    return _planned_items(plan, STEP_DEPROVISION) + [result(a, name, status, why) for a, name, _ in _deletions(plan)]
+
+
+def _deletions(plan: Plan) -> list[tuple[str, str, str]]:
+    """(action, item, why it is planned) of every deletion in the plan, in the order they run."""
+    out = [("deprovision_user", name, "no desired identity") for name in plan.deprovision]
+    out += [("recreate_user", r["user_name"], "downgrade") for r in plan.recreate]
+    return out + [("delete_group", name, "no Okta group") for name in plan.delete_groups]
 
 
 def _successor_missing(directory, successor: dict, failed_creates: dict[str, str]) -> str | None:

@@ -14,18 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
-from botocore import xform_name
-from botocore.exceptions import BotoCoreError, ClientError
-
-from okta_quicksight_sync.model import QsUser
-from okta_quicksight_sync.quicksight_directory import (
-    AUTHOR_OR_ADMIN_ROLES,
-    PAGE_SIZE,
-    CallCounts,
-    QuickSightError,
-    QuickSightNotFoundError,
-    translate_error,
-)
+from okta_quicksight_sync.model import ASSET_OWNER_ROLES, QsUser
+from okta_quicksight_sync.quicksight_directory import user_of
+from okta_quicksight_sync.quicksight_transport import QuickSightError, QuickSightNotFoundError, QuickSightTransport
 
 
 def _actions(names: str) -> tuple[str, ...]:
@@ -34,7 +25,7 @@ def _actions(names: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class AssetType:
-    """How one asset type is found and re-owned (owner action sets from API_FACTS.md)."""
+    """How one asset type is found and re-owned (owner action sets: docs/api-notes.md, "QuickSight: handing assets over")."""
 
     name: str
     id_key: str
@@ -188,12 +179,11 @@ class AssetHandover:
         namespace: str,
         regions: list[str] | tuple[str, ...],
     ) -> None:
-        self._client_for_region = client_for_region
         self.account_id = str(account_id)
         self.identity_region = identity_region
         self.namespace = namespace
         self.regions = tuple(dict.fromkeys(regions or [identity_region]))
-        self._counts = CallCounts()
+        self._qs = QuickSightTransport(client_for_region, account_id)
         self._recipient_checked: str | None = None
         # Themes and templates have no owner search: they are listed, with their permissions, once per
         # region for all the users this object hands over, not once per user (region, type) -> id -> permissions.
@@ -202,20 +192,11 @@ class AssetHandover:
     @property
     def api_calls(self) -> dict[str, int]:
         """Requests sent per operation, retries included."""
-        return self._counts.snapshot()
+        return self._qs.api_calls
 
     def principal_arn(self, user_name: str) -> str:
         # Users live in the identity region, whatever region the asset is in.
         return f"arn:aws:quicksight:{self.identity_region}:{self.account_id}:user/{self.namespace}/{user_name}"
-
-    def _call(self, region: str, operation: str, item: str, **params) -> dict:
-        client = self._client_for_region(region)
-        self._counts.attach(client)
-        try:
-            with self._counts.calling():
-                return getattr(client, xform_name(operation))(AwsAccountId=self.account_id, **params)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_error(exc, operation, item, region) from None
 
     # ---- the recipient --------------------------------------------------------
 
@@ -223,7 +204,7 @@ class AssetHandover:
         """The recipient, if it exists and may own assets; else RecipientError naming the fix."""
         item = f"asset recipient {recipient_name}"
         try:
-            doc = self._call(
+            doc = self._qs.call(
                 self.identity_region, "DescribeUser", item, Namespace=self.namespace, UserName=recipient_name
             )["User"]
         except QuickSightNotFoundError:
@@ -233,11 +214,8 @@ class AssetHandover:
                 "user (or a _PRO form). No user is deprovisioned until then.",
                 operation="DescribeUser", item=item, code="ResourceNotFoundException",
             ) from None
-        user = QsUser(
-            user_name=doc["UserName"], email=doc.get("Email"), role=doc.get("Role", ""),
-            identity_type=doc.get("IdentityType", ""), arn=doc.get("Arn"), active=doc.get("Active"),
-        )
-        if user.role not in AUTHOR_OR_ADMIN_ROLES:
+        user = user_of(doc)
+        if user.role not in ASSET_OWNER_ROLES:
             raise RecipientError(
                 f"The asset recipient {recipient_name} is a {user.role or 'role-less'} user and cannot own assets: "
                 "set the target's asset_recipient to an ADMIN or AUTHOR user (or a _PRO form). "
@@ -281,16 +259,6 @@ class AssetHandover:
         self._read_back(result, user_arn, touched)
         return result
 
-    def _pages(self, region: str, operation: str, item: str, list_key: str, **params) -> Iterator[dict]:
-        token = None
-        while True:
-            extra = {"NextToken": token} if token else {}
-            page = self._call(region, operation, item, MaxResults=PAGE_SIZE, **params, **extra)
-            yield from page.get(list_key, [])
-            token = page.get("NextToken")
-            if not token:
-                return
-
     def _candidates(self, region: str, kind: AssetType, user_arn: str) -> Iterator[str]:
         if not kind.searchable:
             for asset_id, permissions in self._listing(region, kind).items():
@@ -300,14 +268,14 @@ class AssetHandover:
         item = f"{kind.name}s of {user_arn.rsplit('/', 2)[-2]}/{user_arn.rsplit('/', 1)[-1]}"
         params = dict(kind.find_params)
         params["Filters"] = [{"Name": "DIRECT_QUICKSIGHT_OWNER", "Operator": "StringEquals", "Value": user_arn}]
-        for summary in self._pages(region, kind.find_op, item, kind.list_key, **params):
+        for summary in self._qs.pages(region, kind.find_op, item, kind.list_key, **params):
             yield summary[kind.id_key]
 
     def _listing(self, region: str, kind: AssetType) -> dict[str, list[dict]]:
         """Every asset of a list-only type in a region with its permissions, read once per object."""
         key = (region, kind.name)
         if key not in self._listed:
-            ids = [s[kind.id_key] for s in self._pages(
+            ids = [s[kind.id_key] for s in self._qs.pages(
                 region, kind.find_op, f"{kind.name}s in {region}", kind.list_key, **dict(kind.find_params)
             )]
             self._listed[key] = {asset_id: self._permissions(region, kind, asset_id) for asset_id in ids}
@@ -320,12 +288,12 @@ class AssetHandover:
             perms, token = [], None
             while True:
                 extra = {"NextToken": token} if token else {}
-                page = self._call(region, kind.describe_op, item, Namespace=self.namespace, **params, **extra)
+                page = self._qs.call(region, kind.describe_op, item, Namespace=self.namespace, **params, **extra)
                 perms += page.get("Permissions", [])
                 token = page.get("NextToken")
                 if not token:
                     return perms
-        return self._call(region, kind.describe_op, item, **params).get("Permissions", [])
+        return self._qs.call(region, kind.describe_op, item, **params).get("Permissions", [])
 
     def _owned(self, region: str, kind: AssetType, user_arn: str) -> Iterator[tuple[AssetRef, list[str]]]:
         """Assets of this type the user owns directly, with the actions it holds on each."""
@@ -338,7 +306,7 @@ class AssetHandover:
         self, region: str, kind: AssetType, ref: AssetRef, user_arn: str, held: list[str], recipient_arn: str
     ) -> None:
         # One call grants and revokes, so the asset is never without an owner.
-        self._call(
+        self._qs.call(
             region, kind.update_op, f"{kind.name} {ref.id}",
             **{kind.id_key: ref.id},
             GrantPermissions=[{"Principal": recipient_arn, "Actions": list(kind.owner_actions)}],

@@ -1,4 +1,4 @@
-"""One sync target's configuration (SYNC_CONTRACT.md section 1), validated.
+"""One sync target's configuration (docs/sync-rules.md section 1), validated.
 
 Parsed once when the DAG file is parsed, so a mistake shows up as an import
 error naming the key and the fix rather than as a red run at noon. Values
@@ -12,6 +12,7 @@ import difflib
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from okta_quicksight_sync.deletions import APPROVAL_MODES
 from okta_quicksight_sync.model import OKTA_STATUSES, ROLE_ORDER
 
 ROLE_SOURCES = ("saml_roles", "groups")
@@ -49,6 +50,11 @@ class TargetConfig:
     max_deletions: int = 10
     max_deletion_percent: float | None = None
     schedule: str | None = DEFAULT_SCHEDULE
+    # How the run itself behaves in Airflow (section 1, "Run settings").
+    approval: str = "ui"
+    task_retries: int = 2
+    retry_delay_s: float = 120
+    approval_timeout_h: float = 24
 
     # ------------------------------------------------------------------ parse
     @classmethod
@@ -189,6 +195,23 @@ class TargetConfig:
             _text("schedule", self.schedule)
             if not self.schedule.startswith("@") and len(self.schedule.split()) != 5:
                 raise ConfigError(f"schedule {self.schedule!r} is not a 5-field cron expression (UTC) or an @preset such as @daily")
+        self._validate_run_settings()
+
+    def _validate_run_settings(self) -> None:
+        if self.approval not in APPROVAL_MODES:
+            raise ConfigError(
+                f"approval {self.approval!r} is not one of {', '.join(APPROVAL_MODES)} "
+                "(ui: held deletions wait for a person in the Airflow UI; hold: they are reported held)"
+            )
+        if isinstance(self.task_retries, bool) or not isinstance(self.task_retries, int) or self.task_retries < 0:
+            raise ConfigError(f"task_retries must be a whole number >= 0, got {self.task_retries!r}")
+        _number("retry_delay_s", self.retry_delay_s, "seconds")
+        _number("approval_timeout_h", self.approval_timeout_h, "hours")
+
+
+def _number(key: str, value, unit: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"{key} must be a number of {unit} above 0, got {value!r}")
 
 
 def _text(key: str, value) -> None:

@@ -1,4 +1,4 @@
-"""The QuickSight state Okta asks for (SYNC_CONTRACT.md section 3).
+"""The QuickSight state Okta asks for (docs/sync-rules.md section 3).
 
 A pure function of the target config and the Okta snapshot. Items whose
 data QuickSight cannot take (no email, a userName that is no session name,

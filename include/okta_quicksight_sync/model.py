@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-# Role order, low to high (SYNC_CONTRACT.md section 3).
+# Role order, low to high (docs/sync-rules.md section 3).
 ROLE_ORDER = ("READER", "READER_PRO", "AUTHOR", "AUTHOR_PRO", "ADMIN", "ADMIN_PRO")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLE_ORDER)}
+READER_ROLES = frozenset({"READER", "READER_PRO"})
+# The roles that may own assets: an asset recipient must have one, and QuickSight refuses to move
+# a user holding one to a reader role (docs/api-notes.md, "Okta: user statuses").
+ASSET_OWNER_ROLES = frozenset(ROLE_ORDER) - READER_ROLES
 
-# Every Okta user status (API_FACTS.md).
+# Every Okta user status (docs/api-notes.md, "Okta: user statuses").
 OKTA_STATUSES = (
     "STAGED",
     "PROVISIONED",

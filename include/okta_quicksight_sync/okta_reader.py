@@ -1,4 +1,4 @@
-"""Read one Okta app in full into an OktaSnapshot (SYNC_CONTRACT.md section 2).
+"""Read one Okta app in full into an OktaSnapshot (docs/sync-rules.md section 2).
 
 Takes any object with the three generators of the Okta client/hook and
 walks each once, one request per page. Optional fields may be missing or

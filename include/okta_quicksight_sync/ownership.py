@@ -1,4 +1,4 @@
-"""What the sync owns in QuickSight (SYNC_CONTRACT.md section 4).
+"""What the sync owns in QuickSight (docs/sync-rules.md section 4).
 
 Everything the sync may change passes through these predicates; whatever
 they reject is left exactly as it is.

@@ -1,4 +1,4 @@
-"""The plan: what one run will write, step by step (SYNC_CONTRACT.md section 5).
+"""The plan: what one run will write, step by step (docs/sync-rules.md section 5).
 
 Plain JSON through ``to_dict``/``from_dict`` so that the DAG's tasks can hand
 it to each other through XCom. It holds only the changes, never the

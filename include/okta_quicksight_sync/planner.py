@@ -1,6 +1,6 @@
 """The planner: (config, Okta snapshot, QuickSight snapshot, params) -> Plan.
 
-A pure function holding every rule of SYNC_CONTRACT.md sections 3-6; the
+A pure function holding every rule of docs/sync-rules.md sections 3-6; the
 choices the contract leaves open are written down in docs/sync-rules.md
 ("Decisions"). It does set and dict work only, linear in the size of both
 snapshots, so 100k users and half a million memberships plan in seconds.
@@ -8,13 +8,12 @@ snapshots, so 100k users and half a million memberships plan in seconds.
 
 from __future__ import annotations
 
+from okta_quicksight_sync import deletions
 from okta_quicksight_sync.config import TargetConfig
 from okta_quicksight_sync.desired import DesiredState, desired_state
-from okta_quicksight_sync.model import ROLE_RANK, OktaSnapshot, QsSnapshot
+from okta_quicksight_sync.model import ASSET_OWNER_ROLES, ROLE_RANK, OktaSnapshot, QsSnapshot
 from okta_quicksight_sync.ownership import Ownership, marker_id
 from okta_quicksight_sync.plan import STEP_DEPROVISION, STEP_GROUPS, STEP_USERS, Plan
-
-RECIPIENT_ROLES = frozenset({"ADMIN", "AUTHOR", "ADMIN_PRO", "AUTHOR_PRO"})
 
 
 def plan(config: TargetConfig, okta: OktaSnapshot, qs: QsSnapshot, params: dict | None = None) -> Plan:
@@ -225,14 +224,14 @@ def _check_recipient(config: TargetConfig, qs: QsSnapshot, out: Plan) -> None:
     registered = {r["user_name"]: r["role"] for r in out.register}
     if not recipient:
         problem = "no asset_recipient is configured: set it to a QuickSight ADMIN or AUTHOR user name"
-    elif recipient not in qs.users and registered.get(recipient) in RECIPIENT_ROLES:
+    elif recipient not in qs.users and registered.get(recipient) in ASSET_OWNER_ROLES:
         return  # registered in step 2, before any hand-over; apply checks it again before the first one
     elif recipient not in qs.users:
         problem = (
             f"asset_recipient {recipient!r} does not exist in QuickSight namespace {config.namespace!r}: "
             "register it or set asset_recipient to an existing ADMIN or AUTHOR"
         )
-    elif qs.users[recipient].role not in RECIPIENT_ROLES:
+    elif qs.users[recipient].role not in ASSET_OWNER_ROLES:
         problem = (
             f"asset_recipient {recipient!r} has role {qs.users[recipient].role}, which may not own assets: "
             "make it an ADMIN or AUTHOR or choose another asset_recipient"
@@ -253,21 +252,8 @@ def _decide_hold(config: TargetConfig, want: DesiredState, managed_users: set[st
                  params: dict, out: Plan) -> None:
     count = (out.deletion_count or len(out.deprovision) + len(out.recreate)) + len(out.delete_groups)
     out.deletion_count = count
-    reasons = []
-    if count > config.max_deletions:
-        reasons.append(f"{count} deletions planned, more than max_deletions {config.max_deletions}")
-    pct = config.max_deletion_percent
-    if pct is not None:
-        base = len(managed_users) + len(managed_groups)
-        if count > pct / 100 * base:
-            reasons.append(
-                f"{count} deletions planned of {base} managed users and groups, more than max_deletion_percent {pct:g}%"
-            )
-    if want.eligible_count == 0 and managed_users and count:
-        reasons.append(
-            f"Okta shows no eligible user while QuickSight has {len(managed_users)} managed users: treated as a mass deletion"
-        )
-    out.hold_reasons = reasons
-    out.deletions_over_limit = bool(reasons)
-    released = bool(params.get("allow_deletions")) or bool(params.get("approved"))
-    out.deletions_held = out.deletions_over_limit and not released
+    out.hold_reasons = deletions.hold_reasons(
+        config, count, len(managed_users) + len(managed_groups), len(managed_users), want.eligible_count
+    )
+    out.deletions_over_limit = bool(out.hold_reasons)
+    out.deletions_held = deletions.held(out.deletions_over_limit, params)

@@ -1,4 +1,4 @@
-"""Read one QuickSight namespace into a QsSnapshot (SYNC_CONTRACT.md section 2).
+"""Read one QuickSight namespace into a QsSnapshot (docs/sync-rules.md section 2).
 
 Users and groups in full; members only of the groups this target manages,
 since no rule looks inside the others (and each costs paged calls).

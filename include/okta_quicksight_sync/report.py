@@ -1,4 +1,4 @@
-"""The run's report (SYNC_CONTRACT.md section 7), as JSON and as a log table.
+"""The run's report (docs/sync-rules.md section 7), as JSON and as a log table.
 
 Built only from the plan, the per-item results, call counters and the
 config's non-secret keys: nothing here ever sees a credential.
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from okta_quicksight_sync.config import TargetConfig
 from okta_quicksight_sync.plan import Plan
-
-STATUSES = ("planned", "done", "already", "failed", "skipped", "held")
+from okta_quicksight_sync.results import ALREADY, FAILED, HELD, PLANNED, STATUSES
 OUTCOMES = ("success", "failed", "held")
 TABLE_ITEM_LIMIT = 200
 
@@ -17,9 +16,9 @@ TABLE_ITEM_LIMIT = 200
 def outcome_of(results: list[dict]) -> str:
     """failed when any item failed; held when deletions wait (none applied); else success."""
     statuses = {r["status"] for r in results}
-    if "failed" in statuses:
+    if FAILED in statuses:
         return "failed"
-    if "held" in statuses:
+    if HELD in statuses:
         return "held"
     return "success"
 
@@ -34,9 +33,9 @@ def build_report(config: TargetConfig | dict, plan: Plan, results: list[dict], a
             counts.setdefault(action, dict.fromkeys(STATUSES, 0))["planned"] = n
     for r in results:
         row = counts.setdefault(r["action"], dict.fromkeys(STATUSES, 0))
-        if r["status"] != "planned":
+        if r["status"] != PLANNED:
             row[r["status"]] += 1
-    changed = [r for r in results if r["status"] != "already"]
+    changed = [r for r in results if r["status"] != ALREADY]
     return {
         "target": {
             "okta_app_id": cfg.get("okta_app_id"),
@@ -51,11 +50,11 @@ def build_report(config: TargetConfig | dict, plan: Plan, results: list[dict], a
         "deletions": {
             "count": plan.deletion_count,
             "over_limit": plan.deletions_over_limit,
-            "held": any(r["status"] == "held" for r in results),
+            "held": any(r["status"] == HELD for r in results),
             "reasons": list(plan.hold_reasons),
         },
         "items": changed,
-        "errors": [{"action": r["action"], "item": r["item"], "cause": r["reason"]} for r in results if r["status"] == "failed"],
+        "errors": [{"action": r["action"], "item": r["item"], "cause": r["reason"]} for r in results if r["status"] == FAILED],
         "api_calls": {service: dict(calls) for service, calls in (api_calls or {}).items()},
         "duration_s": round(float(duration_s), 3),
         "stats": dict(plan.stats),

@@ -15,8 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "dags"
 
 
-def prepare(home: Path | None = None) -> Path:
-    """Point Airflow at a private home with a migrated SQLite database; return the home."""
+def prepare(home: Path | None = None, *, migrate: bool = True) -> Path:
+    """Point Airflow at a private home with a migrated SQLite database; return the home.
+
+    ``migrate=False`` only points Airflow there: :func:`migrate_database` makes the database when it is needed.
+    """
     home = Path(home or os.environ.get("OKTA_QS_SYNC_HARNESS_HOME") or REPO / ".harness" / "airflow")
     home.mkdir(parents=True, exist_ok=True)
     if "airflow" in sys.modules and os.environ.get("AIRFLOW_HOME") != str(home):
@@ -29,11 +32,15 @@ def prepare(home: Path | None = None) -> Path:
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
-            # dag.test() has no person to answer an approval: held deletions end the run as held.
-            "OKTA_QS_SYNC_APPROVAL": "hold",
-            "OKTA_QS_SYNC_TASK_RETRIES": "0",
         }
     )
+    if migrate:
+        migrate_database(home)
+    return home
+
+
+def migrate_database(home: Path) -> None:
+    """Create ``home``'s SQLite database with Airflow's schema, unless it exists."""
     if not (home / "airflow.db").exists():
         subprocess.run(
             [sys.executable, "-m", "airflow", "db", "migrate"],
@@ -41,4 +48,3 @@ def prepare(home: Path | None = None) -> Path:
             stdout=subprocess.DEVNULL,
             env=os.environ.copy(),
         )
-    return home

@@ -332,7 +332,8 @@ def main() -> int:
 
     home = Path(os.environ.get("OKTA_QS_LOCAL_AIRFLOW_HOME") or DEFAULT_HOME)
     scenario = json.loads(DEMO_FILE.read_text())
-    target = target_of(scenario)
+    # The real approval step: held deletions wait for you in the UI (unless the demo names its own).
+    target = {**target_of(scenario), "approval": scenario["target"].get("approval", "ui")}
     okta = OktaServer(scenario["okta"], app_id=target["okta_app_id"])
     quicksight = QuickSightServer(scenario["quicksight"])
     okta_url, _ = okta.start(), quicksight.start()
@@ -349,7 +350,6 @@ def main() -> int:
         settings={
             **demo_connections(okta_url, quicksight, target, scenario["okta"].get("api_token", "local-test-token")),
             "OKTA_QS_SYNC_TARGETS": str(targets_file),
-            "OKTA_QS_SYNC_APPROVAL": "ui",
             "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         },

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from memory_directory import MemoryAssetHandover, MemoryDirectory
+from tests.okta_quicksight_sync.memory_directory import MemoryAssetHandover, MemoryDirectory
 
 from okta_quicksight_sync.apply import apply_deprovision, apply_group_sync, apply_user_sync
+from okta_quicksight_sync.deletions import released
 from okta_quicksight_sync.config import TargetConfig
 from okta_quicksight_sync.model import OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsUser
 from okta_quicksight_sync.plan import Plan
@@ -75,13 +76,16 @@ def plan_for(cfg: TargetConfig, okta_snapshot: OktaSnapshot, memory: MemoryDirec
 
 def run(cfg, okta_snapshot, memory: MemoryDirectory, handover: MemoryAssetHandover | None = None,
         *, deletions_allowed: bool = False, **params) -> tuple[Plan, list[dict]]:
-    """Plan and apply all three steps, the way the DAG chains its tasks."""
+    """Plan and apply all three steps, the way the DAG chains its tasks.
+
+    ``deletions_allowed``: a person approved the held deletions (the DAG's approval step).
+    """
     handover = handover or MemoryAssetHandover(memory)
     planned = plan_for(cfg, okta_snapshot, memory, **params)
     dry = planned.dry_run
     results = apply_group_sync(planned, memory, dry)
     results += apply_user_sync(planned, memory, dry, earlier_results=results)
-    results += apply_deprovision(planned, memory, handover, dry, deletions_allowed)
+    results += apply_deprovision(released(planned) if deletions_allowed else planned, memory, handover, dry)
     return planned, results
 
 

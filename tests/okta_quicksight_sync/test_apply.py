@@ -1,9 +1,10 @@
 """apply: contract order, idempotent writes, one failure never stopping the others, held and dry runs."""
 
-from memory_directory import MemoryAssetHandover
-from sync_builders import ADMIN, by_status, config, directory, og, okta, ou, plan_for, qg, qu, run
+from tests.okta_quicksight_sync.memory_directory import MemoryAssetHandover
+from tests.okta_quicksight_sync.sync_builders import ADMIN, by_status, config, directory, og, okta, ou, plan_for, qg, qu, run
 
 from okta_quicksight_sync.apply import apply_deprovision, apply_group_sync, apply_user_sync
+from okta_quicksight_sync.deletions import APPLY, released, route, summary
 from okta_quicksight_sync.plan import Plan
 from okta_quicksight_sync.report import outcome_of
 
@@ -95,10 +96,10 @@ def test_held_deletions_call_nothing_without_approval():
     planned = plan_for(config(max_deletions=1), okta([ou("u3")]), memory)
     handover = MemoryAssetHandover(memory)
     memory.writes.clear()
-    results = apply_deprovision(planned, memory, handover, dry_run=False, deletions_allowed=False)
+    results = apply_deprovision(planned, memory, handover, dry_run=False)
     assert {r["status"] for r in results} == {"held"} and len(results) == 3
     assert memory.writes == [] and handover.calls == []
-    results = apply_deprovision(planned, memory, handover, dry_run=False, deletions_allowed=True)
+    results = apply_deprovision(released(planned), memory, handover, dry_run=False)
     assert {r["status"] for r in results} == {"done"}
     assert {U1, U2} & set(memory.users) == set() and "Okta-Old" not in memory.groups
 
@@ -112,7 +113,7 @@ def test_dry_run_calls_nothing_at_all():
     cfg = config(downgrade_policy="recreate")
     planned = plan_for(cfg, okta([ou("u1"), ou("u2")], [og("g1", "Fin", ["u2"])]), memory, dry_run=True)
     results = (apply_group_sync(planned, Refusing(), True) + apply_user_sync(planned, Refusing(), True)
-               + apply_deprovision(planned, Refusing(), Refusing(), True, True))
+               + apply_deprovision(planned, Refusing(), Refusing(), True))
     assert sorted((r["action"], r["status"]) for r in results) == [
         ("add_member", "planned"), ("create_group", "planned"), ("delete_group", "planned"),
         ("recreate_user", "planned"), ("register_user", "planned")]
@@ -120,21 +121,22 @@ def test_dry_run_calls_nothing_at_all():
 
 
 def test_dry_run_over_the_limit_reports_held_deletions_and_outcome_held_as_a_real_run_would():
-    """Even when called with deletions_allowed (the DAG sends every dry run to deprovision): no one approved."""
+    """The DAG sends every dry run to deprovision (no one is asked): held deletions stay held."""
     class Refusing:
         def __getattr__(self, name):
             raise AssertionError(f"dry run called {name}")
 
     memory = directory([qu(U1), qu(U2)], [qg("Okta-Old", "okta-sync:g9")])
     planned = plan_for(config(max_deletions=1), okta([ou("u3")]), memory, dry_run=True)
+    assert route(summary(planned), {"dry_run": True}, "ui") == APPLY
     results = (apply_group_sync(planned, Refusing(), True) + apply_user_sync(planned, Refusing(), True)
-               + apply_deprovision(planned, Refusing(), Refusing(), True, True))
+               + apply_deprovision(planned, Refusing(), Refusing(), True))
     assert by_status(results, "held") == [("delete_group", "Okta-Old"), ("deprovision_user", U1), ("deprovision_user", U2)]
     assert "max_deletions 1" in [r for r in results if r["status"] == "held"][0]["reason"]
     assert by_status(results, "planned") == [("register_user", f"{R}/u3@example.com")]
     assert outcome_of(results) == "held"
     released = plan_for(config(max_deletions=1), okta([ou("u3")]), memory, dry_run=True, allow_deletions=True)
-    assert {r["status"] for r in apply_deprovision(released, Refusing(), Refusing(), True, False)} == {"planned"}
+    assert {r["status"] for r in apply_deprovision(released, Refusing(), Refusing(), True)} == {"planned"}
 
 def test_planned_failures_are_reported_by_the_step_they_belong_to():
     planned = Plan(failed=[

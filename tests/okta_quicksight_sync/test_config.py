@@ -38,6 +38,10 @@ def test_defaults_are_the_contracts():
         "max_deletions": 10,
         "max_deletion_percent": None,
         "schedule": "0 12 * * *",
+        "approval": "ui",
+        "task_retries": 2,
+        "retry_delay_s": 120,
+        "approval_timeout_h": 24,
     }
 
 
@@ -84,6 +88,11 @@ def test_okta_app_id_is_required():
         ({"protected_users": "QuickSightReader/x"}, "protected_users must be a list"),
         ({"sync_builtin_groups": "yes"}, "sync_builtin_groups"),
         ({"saml_roles": {"bad role/x": "READER"}}, "not an IAM role name"),
+        ({"approval": "auto"}, "approval 'auto' is not one of ui, hold"),
+        ({"task_retries": -1}, "task_retries must be a whole number"),
+        ({"task_retries": 1.5}, "task_retries must be a whole number"),
+        ({"retry_delay_s": 0}, "retry_delay_s must be a number of seconds above 0"),
+        ({"approval_timeout_h": "24"}, "approval_timeout_h must be a number of hours above 0"),
     ],
 )
 def test_bad_values_name_the_key(extra, message):

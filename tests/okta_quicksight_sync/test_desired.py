@@ -1,6 +1,6 @@
 """desired_state: identities, groups, failures and frozen names from Okta alone."""
 
-from sync_builders import config, groups_config, og, okta, ou
+from tests.okta_quicksight_sync.sync_builders import config, groups_config, og, okta, ou
 
 from okta_quicksight_sync.desired import desired_state
 from okta_quicksight_sync.ownership import marker_for, marker_id

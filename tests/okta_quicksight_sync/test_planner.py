@@ -1,11 +1,11 @@
-"""The planner, clause by clause (SYNC_CONTRACT.md sections 3-6), applied to the memory directory."""
+"""The planner, clause by clause (docs/sync-rules.md sections 3-6), applied to the memory directory."""
 
 import json
 import time
 
 import pytest
-from memory_directory import MemoryAssetHandover
-from sync_builders import (
+from tests.okta_quicksight_sync.memory_directory import MemoryAssetHandover
+from tests.okta_quicksight_sync.sync_builders import (
     ADMIN, by_status, config, directory, groups_config, og, okta, ou, plan_for, qg, qu, run, state,
 )
 
@@ -395,7 +395,7 @@ def test_renamed_okta_group_whose_successor_quicksight_refuses_keeps_the_old_gro
     groups_done = apply_group_sync(planned, memory)
     users_done = apply_user_sync(planned, memory, earlier_results=groups_done)
     memory.api_calls.clear()
-    done = apply_deprovision(planned, memory, MemoryAssetHandover(memory), deletions_allowed=True,
+    done = apply_deprovision(planned, memory, MemoryAssetHandover(memory),
                              earlier_results=groups_done if tell_apply else None)
     assert memory.api_calls.get("DescribeGroup", 0) == (0 if tell_apply else 1)
     (kept,) = [r for r in done if r["action"] == "delete_group"]
@@ -411,7 +411,7 @@ def test_renamed_okta_group_whose_new_name_someone_else_took_mid_run_keeps_the_o
     memory = directory([qu(user)], [qg("Okta-Finance", "okta-sync:g1", [user])])
     planned = plan_for(config(), okta([ou("u1")], [og("g1", "Money", ["u1"])]), memory)
     memory.groups["Okta-Money"] = {"description": "made by hand", "members": set()}  # after the read
-    done = apply_deprovision(planned, memory, MemoryAssetHandover(memory), deletions_allowed=True)
+    done = apply_deprovision(planned, memory, MemoryAssetHandover(memory))
     (kept,) = [r for r in done if r["action"] == "delete_group"]
     assert kept["status"] == "failed" and "not this sync's group" in kept["reason"]
     assert "Okta-Finance" in memory.groups

@@ -8,8 +8,8 @@ has nothing to write.
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from memory_directory import MemoryAssetHandover, MemoryDirectory
-from sync_builders import ACCOUNT, ADMIN, config, run
+from tests.okta_quicksight_sync.memory_directory import MemoryAssetHandover, MemoryDirectory
+from tests.okta_quicksight_sync.sync_builders import ACCOUNT, ADMIN, config, run
 
 from okta_quicksight_sync.desired import desired_state
 from okta_quicksight_sync.model import OKTA_STATUSES, ROLE_RANK, OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsUser

@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.config import Config
-from sync_builders import ADMIN, config
+from tests.okta_quicksight_sync.sync_builders import ADMIN, config
 
 from local_servers.okta_server import OktaServer
 from local_servers.quicksight_server import QuickSightServer

@@ -2,7 +2,7 @@
 
 import json
 
-from sync_builders import config, directory, og, okta, ou, qg, qu, run
+from tests.okta_quicksight_sync.sync_builders import config, directory, og, okta, ou, qg, qu, run
 
 from okta_quicksight_sync.report import build_report, outcome_of, render_table
 

@@ -11,9 +11,8 @@ from airflow.providers.amazon.aws.hooks.quicksight import QuickSightHook
 from local_servers.quicksight_server import QuickSightServer
 from okta_quicksight_airflow.quicksight_clients import account_id_from, quicksight_client_factory
 from okta_quicksight_sync.model import QsGroup, QsUser
-from okta_quicksight_sync.quicksight_directory import (
-    DowngradeRefusedError,
-    QuickSightDirectory,
+from okta_quicksight_sync.quicksight_directory import DowngradeRefusedError, QuickSightDirectory
+from okta_quicksight_sync.quicksight_transport import (
     QuickSightInvalidValueError,
     QuickSightNotFoundError,
     QuickSightThrottledError,
