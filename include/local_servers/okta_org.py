@@ -62,6 +62,13 @@ class OktaOrg:
     def has_app(self, app_id: str) -> bool:
         return self.app_id is None or app_id == self.app_id
 
+    def find_user(self, id_or_login: str) -> str | None:
+        """The id of the user with this id, or with this login (case-insensitive, as Okta matches logins)."""
+        if id_or_login in self.users:
+            return id_or_login
+        wanted = id_or_login.lower()
+        return next((uid for uid, u in self.users.items() if (u.get("login") or u.get("email") or uid).lower() == wanted), None)
+
     # -- shapes -------------------------------------------------------------------
 
     def user(self, uid: str, base: str) -> dict:

@@ -7,6 +7,10 @@ It speaks Okta's management API as far as the sync reads it:
   `GET /api/v1/groups/{groupId}/users` (limit 1-1000, default 1000),
   and for connection tests `GET /api/v1/apps` (max 200), `GET /api/v1/apps/{appId}`,
   `GET /api/v1/groups` (max 10000), `GET /api/v1/groups/{groupId}`;
+  one item each, for incremental runs: `GET /api/v1/apps/{appId}/users/{userId}`
+  (`expand=user`) and `GET /api/v1/apps/{appId}/groups/{groupId}` (`expand=group`), 404
+  E0000007 when not assigned; `GET /api/v1/users/{id}` (by id or login) and
+  `GET /api/v1/users/{id}/groups` (not paged; scope `okta.users.read`, as in Okta's spec);
   `POST /oauth2/v1/token` (client credentials, private_key_jwt, DPoP);
   `GET /api/v1/logs` (the System Log, okta_log.py: `since`, `until`, `filter`,
   `limit` 0-1000, `after`; a `rel="next"` link on every page, as Okta's polling
@@ -74,7 +78,7 @@ import socket
 import struct
 import threading
 import time
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from local_servers.common import CallCounter, FaultPlan, LocalServer, QuietHandler
 from local_servers.okta_log import DEFAULT_RETENTION_S, LogQueryError, SystemLog, encode_cursor
@@ -101,12 +105,17 @@ ROUTES: list[tuple[str, re.Pattern, str | None, tuple[int, int, int] | None]] = 
     ("GET /api/v1/apps/{appId}", re.compile(r"^/api/v1/apps/(?P<appId>[^/]+)$"), "okta.apps.read", None),
     ("GET /api/v1/apps/{appId}/users", re.compile(r"^/api/v1/apps/(?P<appId>[^/]+)/users$"), "okta.apps.read", (1, 50, 500)),
     ("GET /api/v1/apps/{appId}/groups", re.compile(r"^/api/v1/apps/(?P<appId>[^/]+)/groups$"), "okta.apps.read", (20, 20, 200)),
+    # One assignment each (incremental runs re-read just what the System Log touched): 404 when not assigned.
+    ("GET /api/v1/apps/{appId}/users/{userId}", re.compile(r"^/api/v1/apps/(?P<appId>[^/]+)/users/(?P<userId>[^/]+)$"), "okta.apps.read", None),
+    ("GET /api/v1/apps/{appId}/groups/{groupId}", re.compile(r"^/api/v1/apps/(?P<appId>[^/]+)/groups/(?P<groupId>[^/]+)$"), "okta.apps.read", None),
     ("GET /api/v1/groups", re.compile(r"^/api/v1/groups$"), "okta.groups.read", (1, 10000, 10000)),
     ("GET /api/v1/groups/{groupId}", re.compile(r"^/api/v1/groups/(?P<groupId>[^/]+)$"), "okta.groups.read", None),
     ("GET /api/v1/groups/{groupId}/users", re.compile(r"^/api/v1/groups/(?P<groupId>[^/]+)/users$"), "okta.groups.read", (1, 1000, 1000)),
-    # Not used by the sync (one request per user is what it avoids); the benchmark's baseline, the
-    # reference design, calls it once per user. Okta does not page it.
-    ("GET /api/v1/users/{userId}/groups", re.compile(r"^/api/v1/users/(?P<userId>[^/]+)/groups$"), "okta.groups.read", None),
+    # A user by id or login, and the user's groups (Okta does not page them): a full run never reads
+    # these; the benchmark's baseline (the reference design) reads the groups once per user, an
+    # incremental run once per changed user. The spec's scope for both is okta.users.read.
+    ("GET /api/v1/users/{userId}", re.compile(r"^/api/v1/users/(?P<userId>[^/]+)$"), "okta.users.read", None),
+    ("GET /api/v1/users/{userId}/groups", re.compile(r"^/api/v1/users/(?P<userId>[^/]+)/groups$"), "okta.users.read", None),
     # The System Log (okta_log.py): paged by its own rules (limit 0-1000, default 100; a next link always).
     ("GET /api/v1/logs", re.compile(r"^/api/v1/logs$"), "okta.logs.read", None),
 ]
@@ -483,13 +492,31 @@ class _OktaHandler(QuietHandler):
             self._error(404, f"Not found: Resource not found: {group_id} (UserGroup)", rate_headers)
             return
 
-        if template == "GET /api/v1/users/{userId}/groups":
-            user_id = params["userId"]
-            if user_id not in org.users:
-                self._error(404, f"Not found: Resource not found: {user_id} (User)", rate_headers)
+        if template in ("GET /api/v1/users/{userId}", "GET /api/v1/users/{userId}/groups"):
+            user_id = org.find_user(unquote(params["userId"]))
+            if user_id is None:
+                self._error(404, f"Not found: Resource not found: {unquote(params['userId'])} (User)", rate_headers)
+                return
+            if template == "GET /api/v1/users/{userId}":
+                self._send(200, org.user(user_id, base), rate_headers)
                 return
             groups = [org.group(gid, base) for gid, g in org.groups.items() if user_id in g.get("members", [])]
             self._send(200, groups, rate_headers)
+            return
+        if template == "GET /api/v1/apps/{appId}/users/{userId}":
+            user_id = unquote(params["userId"])
+            entry = next((e for e in org.app_users if e["id"] == user_id), None)
+            if entry is None:  # Okta answers an unassigned (or unknown) user as a missing AppUser
+                self._error(404, f"Not found: Resource not found: {user_id} (AppUser)", rate_headers)
+                return
+            self._send(200, org.app_user(entry, app_id, base, query.get("expand") == "user"), rate_headers)
+            return
+        if template == "GET /api/v1/apps/{appId}/groups/{groupId}":
+            if group_id not in org.app_groups:
+                self._error(404, f"Not found: Resource not found: {group_id} (ApplicationGroupAssignment)", rate_headers)
+                return
+            priority = org.app_groups.index(group_id)
+            self._send(200, org.group_assignment(group_id, app_id, base, query.get("expand") == "group", priority), rate_headers)
             return
         if template == "GET /api/v1/apps/{appId}":
             self._send(200, org.app(app_id, base), rate_headers)

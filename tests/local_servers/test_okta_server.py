@@ -51,6 +51,12 @@ SERVED = [
     "/api/v1/groups",
     "/api/v1/groups/00g00001",
     "/api/v1/users/00u00001/groups",  # the reference design's per-user read (benchmark baseline)
+    f"/api/v1/apps/{APP_ID}/users/00u00001?expand=user",  # one item each: incremental runs
+    f"/api/v1/apps/{APP_ID}/users/00u00001",
+    f"/api/v1/apps/{APP_ID}/groups/00g00001?expand=group",
+    f"/api/v1/apps/{APP_ID}/groups/00g00001",
+    "/api/v1/users/00u00001",
+    "/api/v1/users/user1%40example.com",  # by login
     "/api/v1/logs",  # an empty log; test_log_events_of_every_kind_fit_the_spec checks full pages
 ]
 
@@ -101,6 +107,10 @@ def test_the_spec_check_rejects_a_wrong_shape(serve):
         ("/api/v1/apps/0oaNOPE/users", SSWS, 404, "E0000007"),
         ("/api/v1/apps/0oaNOPE/groups", SSWS, 404, "E0000007"),
         ("/api/v1/groups/00gNOPE/users", SSWS, 404, "E0000007"),
+        (f"/api/v1/apps/{APP_ID}/users/00uNOPE", SSWS, 404, "E0000007"),
+        (f"/api/v1/apps/{APP_ID}/groups/00gNOPE", SSWS, 404, "E0000007"),
+        ("/api/v1/users/00uNOPE", SSWS, 404, "E0000007"),
+        ("/api/v1/users/00uNOPE/groups", SSWS, 404, "E0000007"),
     ],
 )
 def test_error_responses_are_okta_error_bodies(serve, path, headers, status, code):
@@ -112,7 +122,7 @@ def test_error_responses_are_okta_error_bodies(serve, path, headers, status, cod
     if status != 401:  # the spec lists no 401 for these operations; 403/404/429 it does
         okta_spec.validate_requests_response(response)
     if status == 404:
-        assert "0oaNOPE" in body["errorSummary"] or "00gNOPE" in body["errorSummary"]
+        assert any(nope in body["errorSummary"] for nope in ("0oaNOPE", "00gNOPE", "00uNOPE"))
 
 
 def test_403_and_429_bodies_fit_the_spec(serve):
@@ -701,3 +711,46 @@ def test_a_caught_up_cursor_skips_what_the_since_query_left_out(serve):
     first = get(server, "/api/v1/logs", since=since)
     assert [e["eventType"] for e in first.json()] == ["recent.event"]
     assert requests.get(first.links["next"]["url"], headers=SSWS, timeout=5).json() == []
+
+
+# -- one item each (incremental runs) ----------------------------------------------------
+
+
+def test_single_items_answer_what_the_lists_answer(serve):
+    section = numbered_org(n_users=4, n_groups=3)
+    section["app_users"] = section["app_users"][:2]  # 00u00002 and 00u00003 are not assigned
+    section["app_groups"] = ["00g00000", "00g00002"]
+    server = serve(section)
+    listed = {u["id"]: u for u in get(server, f"/api/v1/apps/{APP_ID}/users", expand="user").json()}
+    one = get(server, f"/api/v1/apps/{APP_ID}/users/00u00001", expand="user")
+    assert one.status_code == 200 and one.json() == listed["00u00001"] and one.json()["_embedded"]["user"]["id"] == "00u00001"
+    assert "_embedded" not in get(server, f"/api/v1/apps/{APP_ID}/users/00u00001").json()
+    unassigned = get(server, f"/api/v1/apps/{APP_ID}/users/00u00002", expand="user")
+    assert unassigned.status_code == 404 and unassigned.json()["errorCode"] == "E0000007"
+    okta_spec.validate_requests_response(unassigned)
+
+    assignments = {a["id"]: a for a in get(server, f"/api/v1/apps/{APP_ID}/groups", expand="group").json()}
+    group = get(server, f"/api/v1/apps/{APP_ID}/groups/00g00002", expand="group")
+    assert group.status_code == 200 and group.json() == assignments["00g00002"]
+    assert get(server, f"/api/v1/apps/{APP_ID}/groups/00g00001", expand="group").status_code == 404  # a group, not an app group
+    assert get(server, "/api/v1/apps/0oaNOPE/groups/00g00002").json()["errorSummary"].endswith("(AppInstance)")
+
+    by_id = get(server, "/api/v1/users/00u00003").json()
+    assert by_id == get(server, "/api/v1/users/USER3@example.com").json()  # a login, matched as Okta matches logins
+    assert by_id["profile"]["login"] == "user3@example.com" and by_id["id"] == "00u00003"
+    groups = get(server, "/api/v1/users/00u00003/groups").json()
+    assert [g["id"] for g in groups] == ["00g00000", "00g00001", "00g00002"]
+    assert server.counter.snapshot()["GET /api/v1/users/{userId}"] == 2
+
+
+def test_user_reads_need_the_users_scope_with_oauth(serve, service_key):
+    key, jwk = service_key
+    server = serve(numbered_org(n_users=1, n_groups=1, oauth_clients=[{"client_id": "0oasvc", "public_jwk": jwk, "scopes": ["okta.apps.read", "okta.groups.read"]}]))
+    token_url = server.url + "/oauth2/v1/token"
+    form = {"grant_type": "client_credentials", "scope": "okta.apps.read okta.groups.read",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": _assertion(key, "0oasvc", token_url)}
+    bearer = {"Authorization": f"Bearer {requests.post(token_url, data=form, timeout=5).json()['access_token']}"}
+    assert get(server, f"/api/v1/apps/{APP_ID}/users/00u00000", headers=bearer).status_code == 200
+    refused = get(server, "/api/v1/users/00u00000/groups", headers=bearer)
+    assert refused.status_code == 403 and 'scope="okta.users.read"' in refused.headers["WWW-Authenticate"]
