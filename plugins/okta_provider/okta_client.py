@@ -52,6 +52,12 @@ log = logging.getLogger(__name__)
 APP_USERS = "GET /api/v1/apps/{appId}/users"
 APP_GROUPS = "GET /api/v1/apps/{appId}/groups"
 GROUP_MEMBERS = "GET /api/v1/groups/{groupId}/users"
+# One item each, for runs that re-read only what the System Log touched (docs/incremental.md).
+APP_USER = "GET /api/v1/apps/{appId}/users/{userId}"
+APP_GROUP = "GET /api/v1/apps/{appId}/groups/{groupId}"
+USER = "GET /api/v1/users/{userId}"
+USER_GROUPS = "GET /api/v1/users/{userId}/groups"  # not paged by Okta today; the client follows a next link anyway
+GROUP = "GET /api/v1/groups/{groupId}"
 LIST_APPS = "GET /api/v1/apps"
 LIST_GROUPS = "GET /api/v1/groups"
 LOG_PATH = "/api/v1/logs"
@@ -176,6 +182,59 @@ class OktaClient:
             lambda code, eid, **kw: errors.group_not_found(self.org_url, group_id, code, eid, **kw),
         )
 
+    # -- one item each (incremental and on-demand runs) --------------------------
+
+    def get_app_user(self, app_id: str, user_id: str) -> dict | None:
+        """The AppUser with the Okta user in `_embedded.user`, or None when the user is not assigned
+        to the app (Okta's 404 E0000007; an unknown user id reads the same)."""
+        return self._get_one(
+            APP_USER, f"/api/v1/apps/{quote(app_id, safe='')}/users/{quote(user_id, safe='')}", {"expand": "user"}, app_id
+        )
+
+    def get_app_group(self, app_id: str, group_id: str) -> dict | None:
+        """The ApplicationGroupAssignment with the group in `_embedded.group`, or None when the group
+        is not assigned to the app (404 E0000007; a deleted group reads the same)."""
+        return self._get_one(
+            APP_GROUP, f"/api/v1/apps/{quote(app_id, safe='')}/groups/{quote(group_id, safe='')}", {"expand": "group"}, app_id
+        )
+
+    def get_user(self, id_or_login: str) -> dict | None:
+        """The Okta user by id or login (on-demand runs name logins), or None when there is none.
+
+        Okta answers a login containing `/` only by id (its reference); such a login finds nobody.
+        Needs the scope okta.users.read."""
+        return self._get_one(USER, f"/api/v1/users/{quote(id_or_login, safe='')}", {}, None)
+
+    def get_group(self, group_id: str) -> dict | None:
+        """The Okta group, or None when it no longer exists."""
+        return self._get_one(GROUP, f"/api/v1/groups/{quote(group_id, safe='')}", {}, None)
+
+    def iter_user_groups(self, user_id: str) -> Iterator[dict]:
+        """The Group objects of every group the user is a member of (needs okta.users.read)."""
+        return self._iter_pages(
+            USER_GROUPS,
+            f"/api/v1/users/{quote(user_id, safe='')}/groups",
+            {},
+            lambda code, eid, **kw: errors.user_not_found(self.org_url, user_id, code, eid, **kw),
+        )
+
+    def _get_one(self, endpoint: str, path: str, params: dict, app_id: str | None) -> dict | None:
+        """One object, or None for Okta's 404 E0000007; a 404 that names the app instance is the app missing."""
+        url = f"{self.org_url}{path}{'?' + urlencode(params) if params else ''}"
+
+        def absent(code, eid, **kw) -> OktaError:
+            return _Absent(code, **kw)
+
+        try:
+            _, body = self.send("GET", url, endpoint, on_404=absent)
+        except _Absent as gone:
+            if app_id is not None and gone.names_app:
+                raise errors.app_not_found(self.org_url, app_id, gone.error_code, None, self.credentials_source, status=404, endpoint=endpoint) from None
+            return None
+        if not isinstance(body, dict):
+            raise OktaResponseError(f"Okta at {self.org_url} answered {endpoint} with a {type(body).__name__}, not an object.", endpoint=endpoint)
+        return body
+
     def check_access(self) -> str:
         """One small read per scope the sync needs; raises an actionable OktaError if either fails."""
         self.send("GET", f"{self.org_url}/api/v1/apps?limit=1", LIST_APPS)
@@ -264,7 +323,7 @@ class OktaClient:
     # -- paging -----------------------------------------------------------------
 
     def _iter_pages(self, endpoint: str, path: str, params: dict, on_404: Callable[..., OktaError]) -> Iterator[dict]:
-        query = {"limit": self.page_sizes[endpoint], **params}
+        query = {**({"limit": self.page_sizes[endpoint]} if endpoint in self.page_sizes else {}), **params}
         url: str | None = f"{self.org_url}{path}?{urlencode(query)}"
         pages = 0
         while url:
@@ -428,7 +487,9 @@ class OktaClient:
         if code == errors.PERMISSION_DENIED or (code is None and challenge == "insufficient_scope"):
             return errors.permission_denied(self.org_url, self.credentials_source, endpoint, code, eid, status=status)
         if code == errors.NOT_FOUND and on_404 is not None:
-            return on_404(code, eid, **kw)
+            error = on_404(code, eid, **kw)
+            error.summary = summary  # what Okta said was missing, e.g. "... (AppInstance)"
+            return error
         if status == 400 and code is not None and on_400 is not None:
             return on_400(code, eid, summary, **kw)
         if code is None and (status == 404 or 300 <= status < 400):
@@ -443,6 +504,17 @@ class OktaClient:
             error_id=eid,
             **kw,
         )
+
+
+class _Absent(OktaError):
+    """Okta's 404 E0000007 for one item: the caller answers None (never leaves `_get_one`)."""
+
+    def __init__(self, code: str | None, **kw) -> None:
+        super().__init__("not found", error_code=code, **kw)
+
+    @property
+    def names_app(self) -> bool:
+        return "(AppInstance)" in (getattr(self, "summary", None) or "")
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ built from Okta's `errorCode`/`errorSummary`/`errorId` and our own context.
 from __future__ import annotations
 
 OKTA_READ_SCOPES = ("okta.apps.read", "okta.groups.read")
+USER_READ_SCOPE = "okta.users.read"  # a user by id or login and its groups (incremental and on-demand runs)
 LOG_READ_SCOPE = "okta.logs.read"  # the System Log (GET /api/v1/logs); not among the defaults: a full run never reads it
 SYSTEM_LOG = "GET /api/v1/logs"
+USER_ENDPOINTS = frozenset({"GET /api/v1/users/{userId}", "GET /api/v1/users/{userId}/groups"})  # okta.users.read
 
 # Okta's errorCodes the client decides on (the HTTP status alone can mislead: Okta has
 # answered a rejected Bearer token with 403 E0000005, and an unavailable feature with 401).
@@ -75,6 +77,12 @@ class OktaGroupNotFoundError(OktaNotFoundError):
     def __init__(self, message: str, *, group_id: str, **kw) -> None:
         super().__init__(message, **kw)
         self.group_id = group_id
+
+
+class OktaUserNotFoundError(OktaNotFoundError):
+    def __init__(self, message: str, *, user_id: str, **kw) -> None:
+        super().__init__(message, **kw)
+        self.user_id = user_id
 
 
 class OktaTransientError(OktaError):
@@ -163,7 +171,12 @@ def wrong_org_url(org_url: str, credentials_source: str, endpoint: str, status: 
 def permission_denied(
     org_url: str, credentials_source: str, endpoint: str, error_code: str | None, error_id: str | None, **kw
 ) -> OktaPermissionError:
-    scopes, reads = (LOG_READ_SCOPE, "the System Log") if endpoint == SYSTEM_LOG else (" ".join(OKTA_READ_SCOPES), "apps and groups")
+    if endpoint == SYSTEM_LOG:
+        scopes, reads = LOG_READ_SCOPE, "the System Log"
+    elif endpoint in USER_ENDPOINTS:
+        scopes, reads = USER_READ_SCOPE, "users"
+    else:
+        scopes, reads = " ".join(OKTA_READ_SCOPES), "apps and groups"
     return OktaPermissionError(
         f"Okta at {org_url} denied {endpoint}{_okta_ref(error_code, error_id)}: the credentials in "
         f"{credentials_source} lack permission. An OAuth service app needs the scopes "
@@ -196,6 +209,17 @@ def group_not_found(org_url: str, group_id: str, error_code: str | None, error_i
         f"Okta at {org_url} has no group with id {group_id!r}{_okta_ref(error_code, error_id)}; "
         f"it was probably deleted while the sync was reading. Run the sync again.",
         group_id=group_id,
+        error_code=error_code,
+        error_id=error_id,
+        **kw,
+    )
+
+
+def user_not_found(org_url: str, user_id: str, error_code: str | None, error_id: str | None, **kw) -> OktaUserNotFoundError:
+    return OktaUserNotFoundError(
+        f"Okta at {org_url} has no user with id {user_id!r}{_okta_ref(error_code, error_id)}; "
+        f"it was probably deleted while the sync was reading. Run the sync again.",
+        user_id=user_id,
         error_code=error_code,
         error_id=error_id,
         **kw,

@@ -128,6 +128,21 @@ class OktaHook(BaseHook):
     def iter_group_members(self, group_id: str) -> Iterator[dict]:
         return self.get_conn().iter_group_members(group_id)
 
+    def get_app_user(self, app_id: str, user_id: str) -> dict | None:
+        return self.get_conn().get_app_user(app_id, user_id)
+
+    def get_app_group(self, app_id: str, group_id: str) -> dict | None:
+        return self.get_conn().get_app_group(app_id, group_id)
+
+    def get_user(self, id_or_login: str) -> dict | None:
+        return self.get_conn().get_user(id_or_login)
+
+    def get_group(self, group_id: str) -> dict | None:
+        return self.get_conn().get_group(group_id)
+
+    def iter_user_groups(self, user_id: str) -> Iterator[dict]:
+        return self.get_conn().iter_user_groups(user_id)
+
     def iter_log_pages(self, *, since=None, next_link: str | None = None, filter: str | None = None) -> Iterator:  # noqa: A002
         """The System Log page by page from `since` or a stored `next_link` (OktaClient.iter_log_pages)."""
         return self.get_conn().iter_log_pages(since=since, next_link=next_link, filter=filter)
