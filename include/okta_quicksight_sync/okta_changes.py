@@ -74,7 +74,10 @@ class ChangeScope:
     """What a list of System Log events touched, and whether the caller must run in full instead.
 
     - ``user_ids``: Okta users to re-read (app assignment, status, profile, username, group membership).
-    - ``group_ids``: Okta groups to re-read with all their members (membership, app assignment, rename, deletion).
+    - ``group_ids``: Okta groups to re-read with all their members (app assignment, rename, deletion,
+      an unknown event): the whole group is planned again.
+    - ``membership_group_ids``: groups a member joined or left; only that member is re-read (its
+      groups come with it), not the whole group.
     - ``assignment_group_ids``: those of ``group_ids`` whose assignment to the app changed: each of
       their members' app assignment may have come or gone with it, so the caller re-reads them as users too.
     - ``app_groups_changed``: the app's set of groups changed.
@@ -88,6 +91,7 @@ class ChangeScope:
 
     user_ids: frozenset[str] = frozenset()
     group_ids: frozenset[str] = frozenset()
+    membership_group_ids: frozenset[str] = frozenset()
     assignment_group_ids: frozenset[str] = frozenset()
     app_groups_changed: bool = False
     names: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -98,13 +102,14 @@ class ChangeScope:
 
     @property
     def nothing_changed(self) -> bool:
-        return not (self.user_ids or self.group_ids or self.fallback_reason)
+        return not (self.user_ids or self.group_ids or self.membership_group_ids or self.fallback_reason)
 
     def to_dict(self) -> dict:
         """Plain JSON for XCom and the report."""
         return {
             "user_ids": sorted(self.user_ids),
             "group_ids": sorted(self.group_ids),
+            "membership_group_ids": sorted(self.membership_group_ids),
             "assignment_group_ids": sorted(self.assignment_group_ids),
             "app_groups_changed": self.app_groups_changed,
             "names": {uid: sorted(names) for uid, names in sorted(self.names.items())},
@@ -140,6 +145,7 @@ def scope_changes(
     relevant_groups = None if app_group_ids is None else set(app_group_ids) | assigned_here
     users: set[str] = set()
     groups: set[str] = set()
+    membership_groups: set[str] = set()
     assignment_groups: set[str] = set()
     names: dict[str, set[str]] = {}
     app_name: dict[str, str] = {}  # user id -> the app username the latest event so far gave
@@ -223,7 +229,7 @@ def scope_changes(
                 if new_name:
                     app_name[uid] = new_name
         for target in touched_groups:
-            groups.add(str(target["id"]))
+            (membership_groups if kind in GROUP_MEMBERSHIP_EVENTS else groups).add(str(target["id"]))
         if kind in APP_GROUP_EVENTS:
             assignment_groups.update(str(t["id"]) for t in touched_groups)
 
@@ -240,6 +246,7 @@ def scope_changes(
     return ChangeScope(
         user_ids=frozenset(users),
         group_ids=frozenset(groups),
+        membership_group_ids=frozenset(membership_groups - groups),
         assignment_group_ids=frozenset(assignment_groups),
         app_groups_changed=bool(assignment_groups),
         names={uid: frozenset(n) for uid, n in names.items() if uid in users},

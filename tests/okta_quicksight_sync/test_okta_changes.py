@@ -71,7 +71,8 @@ def test_what_the_local_okta_logs_for_a_changed_org_is_scoped(okta):
     assert scope.fallback_reason is None
     # 00u00006 joined group 4 as it was created, and group 4 was assigned to the app in the same events
     assert scope.user_ids == {"00u00000", "00u00001", "00u00002", "00u00003", "00u00004", "00u00006"}
-    assert scope.group_ids == {"00g00000", "00g00001", "00g00002", "00g00004"}
+    assert scope.group_ids == {"00g00000", "00g00002", "00g00004"}  # renamed, unassigned, assigned
+    assert scope.membership_group_ids == {"00g00001"}  # 00u00004 joined it: only 00u00004 is re-read
     assert scope.assignment_group_ids == {"00g00002", "00g00004"} and scope.app_groups_changed
     assert scope.names["00u00000"] == {"user0@example.com"}  # login and app username, as the events name them
     assert scope.names["00u00003"] == {"user3@example.com"}
@@ -86,7 +87,7 @@ def test_without_the_known_app_groups_every_group_touched_is_reread(okta):
     server, client = okta(before)
     server.load(changed(before))
     scope = scope_changes(read_events(client), APP)
-    assert "00g00003" in scope.group_ids and "00u00005" in scope.user_ids
+    assert "00g00003" in scope.membership_group_ids and "00u00005" in scope.user_ids
 
 
 def test_nothing_changed_scopes_nothing(okta):
@@ -171,7 +172,7 @@ def test_recorded_app_assignment_and_group_membership_shapes():
         ],
         APP,
     )
-    assert scope.user_ids == {"00ualice"} and scope.group_ids == {"00gfin"}
+    assert scope.user_ids == {"00ualice"} and scope.membership_group_ids == {"00gfin"} and scope.group_ids == set()
     assert scope.events_counted == 2 and scope.fallback_reason is None and not scope.app_groups_changed
 
 
@@ -225,6 +226,7 @@ def test_a_group_assigned_in_the_same_events_counts_as_an_app_group():
         app_group_ids=set(),
     )
     assert scope.user_ids == {"00ualice"} and scope.group_ids == {"00gfin"} and scope.assignment_group_ids == {"00gfin"}
+    assert scope.membership_group_ids == set()  # the whole group is re-read anyway
 
 
 def test_the_scope_is_plain_json():
