@@ -1,0 +1,274 @@
+"""Read just the users and groups a change touched, from Okta and from QuickSight (docs/incremental.md).
+
+The full readers (okta_reader, quicksight_reader) read everything; an
+incremental or on-demand run reads only what okta_changes picked, item by
+item, always the current state (never an event's word for it). The snapshots
+are the planner's usual types, plus what they were asked about and which
+facts are complete: the planner may plan only what these facts decide.
+
+Any failed read raises, as in the full readers: nothing is planned from a
+partial read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+
+from okta_quicksight_sync.config import TargetConfig
+from okta_quicksight_sync.model import OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsSnapshot
+from okta_quicksight_sync.okta_reader import OktaDataError, app_user_to_model
+from okta_quicksight_sync.ownership import Ownership, marker_id
+
+DEFAULT_MEMBER_LIMIT = 200  # a group re-planned whole costs ~2 Okta calls per member: past this, run in full
+
+
+class ScopeTooLargeError(Exception):
+    """A scoped read would cost more than a full one; the caller runs in full and reports this message."""
+
+
+@dataclass
+class ScopedOktaSnapshot(OktaSnapshot):
+    """An OktaSnapshot of just the users and groups asked about. What it is complete for:
+
+    - ``read_user_ids``: every user looked at. One of them absent from ``users`` is not assigned to
+      the app now (or no longer exists): Okta wants no identity for it.
+    - ``users``: those of them that are app users, in Okta's current state (status, app username,
+      email, samlRoles, scope), exactly as the full read has them.
+    - For each user in ``users``, its app groups are complete: the user is in the ``member_ids`` of
+      every app group it belongs to (``groups`` holds each of them), and in no other group's;
+      except groups whose members `wants_members` says are not needed (BUILT_IN Everyone), left
+      without members as in the full read.
+    - ``read_group_ids``: every group looked at in full. One absent from ``groups`` is not an app
+      group now (unassigned or deleted): its QuickSight counterpart is no longer wanted.
+    - ``complete_group_ids``: the groups whose ``member_ids`` are every member that is an app user
+      (each member read as a user above, so ``users`` holds them all). Any other group in ``groups``
+      is there because a read user belongs to it, and its ``member_ids`` are only read users: plan
+      those users' memberships in it, never the group's other members.
+    - ``app_group_ids``: the app's groups as this read knows them (the caller's, corrected by the
+      groups read in full).
+    """
+
+    read_user_ids: frozenset[str] = frozenset()
+    read_group_ids: frozenset[str] = frozenset()
+    complete_group_ids: frozenset[str] = frozenset()
+    app_group_ids: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict:
+        return {
+            **super().to_dict(),
+            "read_user_ids": sorted(self.read_user_ids),
+            "read_group_ids": sorted(self.read_group_ids),
+            "complete_group_ids": sorted(self.complete_group_ids),
+            "app_group_ids": sorted(self.app_group_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScopedOktaSnapshot:
+        base = OktaSnapshot.from_dict(data)
+        return cls(
+            users=base.users,
+            groups=base.groups,
+            **{k: frozenset(data.get(k, ())) for k in ("read_user_ids", "read_group_ids", "complete_group_ids", "app_group_ids")},
+        )
+
+
+def read_okta_scope(
+    okta,
+    app_id: str,
+    user_ids: Iterable[str],
+    group_ids: Iterable[str],
+    app_group_ids: Collection[str],
+    *,
+    wants_members: Callable[[str, str], bool] | None = None,
+    member_limit: int = DEFAULT_MEMBER_LIMIT,
+) -> ScopedOktaSnapshot:
+    """The current Okta state of `user_ids` and of `group_ids` with all their members.
+
+    `okta` is the Okta client or hook (get_app_user, iter_user_groups, get_app_group,
+    iter_group_members). `app_group_ids` are the app's groups as the caller knows them (the
+    last run's, e.g. the markers of the managed QuickSight groups): a read user's groups among
+    them are its app groups; each of `group_ids` is asked about (get_app_group) and counts as
+    an app group only if Okta says so now. Costs: 2 calls per app user (1 per user no longer
+    in the app); per group 1, plus its member pages and 2 per member, so a group over
+    `member_limit` members raises ScopeTooLargeError. `wants_members` as in `read_okta`.
+    """
+    app_groups = set(app_group_ids)
+    group_ids = sorted(set(group_ids))
+    groups: dict[str, OktaGroup] = {}
+    members: dict[str, set[str]] = {}
+    complete: set[str] = set()
+    to_read = set(user_ids)
+    member_ids_of: dict[str, list[str]] = {}
+
+    for group_id in group_ids:
+        assignment = okta.get_app_group(app_id, group_id)
+        if assignment is None:
+            app_groups.discard(group_id)
+            continue
+        app_groups.add(group_id)
+        group = _group_of(assignment, group_id)
+        groups[group_id] = group
+        members[group_id] = set()
+        complete.add(group_id)
+        if wants_members is not None and not wants_members(group.name, group.type):
+            continue
+        ids = []
+        for member in okta.iter_group_members(group_id):
+            ids.append(str(member.get("id")))
+            if len(ids) > member_limit:
+                raise ScopeTooLargeError(
+                    f"Okta group {group.name!r} ({group_id}) has more than {member_limit} members to re-read one by one: "
+                    f"a full run reads them for less"
+                )
+        member_ids_of[group_id] = ids
+        to_read.update(ids)
+
+    users: dict[str, OktaUser] = {}
+    for user_id in sorted(to_read):
+        app_user = okta.get_app_user(app_id, user_id)
+        if app_user is None:
+            continue
+        user = app_user_to_model(app_user)
+        users[user.id] = user
+        for okta_group in okta.iter_user_groups(user.id):
+            group_id = okta_group.get("id")
+            if group_id not in app_groups:
+                continue
+            if group_id not in groups:
+                groups[group_id] = _group_from(okta_group)
+                members[group_id] = set()
+            group = groups[group_id]
+            if group_id not in complete and (wants_members is None or wants_members(group.name, group.type)):
+                members[group_id].add(user.id)
+
+    for group_id, ids in member_ids_of.items():  # complete groups keep Okta's member order
+        members[group_id] = {i for i in ids if i in users}
+    out_groups = {}
+    for group_id, group in groups.items():
+        order = member_ids_of.get(group_id) or sorted(members[group_id])
+        out_groups[group_id] = OktaGroup(group.id, group.name, group.type, tuple(i for i in order if i in members[group_id]))
+    return ScopedOktaSnapshot(
+        users=users,
+        groups=out_groups,
+        read_user_ids=frozenset(to_read),
+        read_group_ids=frozenset(group_ids),
+        complete_group_ids=frozenset(complete),
+        app_group_ids=frozenset(app_groups),
+    )
+
+
+def _group_of(assignment: dict, group_id: str) -> OktaGroup:
+    embedded = (assignment.get("_embedded") or {}).get("group")
+    if not embedded:
+        raise OktaDataError(f"app group {group_id} came without its embedded group; the client must ask for expand=group")
+    return _group_from(embedded)
+
+
+def _group_from(group: dict) -> OktaGroup:
+    name = (group.get("profile") or {}).get("name")
+    if not name:
+        raise OktaDataError(f"Okta group {group.get('id') or '?'} has no profile.name")
+    return OktaGroup(id=str(group["id"]), name=name, type=group.get("type") or "OKTA_GROUP")
+
+
+# ---- QuickSight ---------------------------------------------------------------
+
+
+@dataclass
+class ScopedQsSnapshot(QsSnapshot):
+    """A QsSnapshot of just the users and groups asked about. What it is complete for:
+
+    - ``read_user_names``: every user name looked at; one absent from ``users`` does not exist.
+    - ``user_groups``: for each user in ``users``, every group it is in, managed or not.
+    - ``groups``: every group named (that exists) and every group a read user is in, with its
+      Description (so ``Ownership.is_managed_group`` decides as in a full read).
+    - ``complete_group_names``: managed groups whose ``members`` are every member. Another managed
+      group's ``members`` are only the read users in it; an unmanaged group's are None (not read),
+      as in the full read.
+    - ``read_group_names``: every group asked about in full; one absent from ``groups`` does not exist.
+    """
+
+    user_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    read_user_names: frozenset[str] = frozenset()
+    read_group_names: frozenset[str] = frozenset()
+    complete_group_names: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict:
+        return {
+            **super().to_dict(),
+            "user_groups": {name: list(groups) for name, groups in sorted(self.user_groups.items())},
+            "read_user_names": sorted(self.read_user_names),
+            "read_group_names": sorted(self.read_group_names),
+            "complete_group_names": sorted(self.complete_group_names),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScopedQsSnapshot:
+        base = QsSnapshot.from_dict(data)
+        return cls(
+            users=base.users,
+            groups=base.groups,
+            user_groups={name: tuple(groups) for name, groups in (data.get("user_groups") or {}).items()},
+            **{k: frozenset(data.get(k, ())) for k in ("read_user_names", "read_group_names", "complete_group_names")},
+        )
+
+
+def read_quicksight_scope(
+    directory,
+    config: TargetConfig,
+    user_names: Iterable[str],
+    group_names: Iterable[str],
+    *,
+    marked_for: Collection[str] = (),
+) -> ScopedQsSnapshot:
+    """Just these QuickSight users (each with its groups) and these groups (managed ones with members).
+
+    `user_names` are candidate identities (`<role>/<name>` for each role and each name the
+    change gives, old ones included): DescribeUser each, ListUserGroups for those that exist.
+    `group_names`: DescribeGroup each, ListGroupMemberships for the managed ones. A group a read
+    user is in is described too, so its managed-ness is known. `marked_for`: Okta group ids whose
+    managed QuickSight group must be found whatever its name (a renamed or unassigned group's old
+    one): one ListGroups pass, which then also gives every Description (no DescribeGroup needed).
+    Calls only the directory's public reads.
+    """
+    own = Ownership(config)
+    user_names = sorted(set(user_names))
+    full = set(group_names)
+    users = {}
+    user_groups: dict[str, tuple[str, ...]] = {}
+    for name in user_names:
+        user = directory.describe_user(name)
+        if user is None:
+            continue
+        users[name] = user
+        user_groups[name] = tuple(directory.list_user_groups(name))
+
+    listed: dict[str, QsGroup] | None = None
+    if marked_for:
+        wanted = set(marked_for)
+        listed = {g.name: g for g in directory.list_groups()}
+        full.update(name for name, g in listed.items() if own.is_managed_group(g) and marker_id(g.description) in wanted)
+
+    groups: dict[str, QsGroup] = {}
+    complete: set[str] = set()
+    for name in sorted(full | {g for names in user_groups.values() for g in names}):
+        group = listed.get(name) if listed is not None else directory.describe_group(name)
+        if group is None:
+            continue
+        members: tuple[str, ...] | None = None
+        if own.is_managed_group(group):
+            if name in full:
+                members = tuple(directory.list_group_members(name))
+                complete.add(name)
+            else:
+                members = tuple(u for u in users if name in user_groups[u])
+        groups[name] = QsGroup(group.name, group.description, members, group.arn)
+    return ScopedQsSnapshot(
+        users=users,
+        groups=groups,
+        user_groups=user_groups,
+        read_user_names=frozenset(user_names),
+        read_group_names=frozenset(full),
+        complete_group_names=frozenset(complete),
+    )
