@@ -89,9 +89,11 @@ def read_okta_scope(
     iter_group_members). `app_group_ids` are the app's groups as the caller knows them (the
     last run's, e.g. the markers of the managed QuickSight groups): a read user's groups among
     them are its app groups; each of `group_ids` is asked about (get_app_group) and counts as
-    an app group only if Okta says so now. Costs: 2 calls per app user (1 per user no longer
-    in the app); per group 1, plus its member pages and 2 per member, so a group over
-    `member_limit` members raises ScopeTooLargeError. `wants_members` as in `read_okta`.
+    an app group only if Okta says so now; every member of such a group is read as a user (one
+    no longer assigned is read too, as its members may have lost the app with it). Costs: 2
+    calls per app user (1 per user no longer in the app); per group 1 (2 when it is not an app
+    group), plus its member pages and 2 per member, so a group over `member_limit` members
+    raises ScopeTooLargeError. `wants_members` as in `read_okta`.
     """
     app_groups = set(app_group_ids)
     group_ids = sorted(set(group_ids))
@@ -103,8 +105,11 @@ def read_okta_scope(
 
     for group_id in group_ids:
         assignment = okta.get_app_group(app_id, group_id)
-        if assignment is None:
+        if assignment is None:  # not an app group now; if it still exists, its members may have lost the app with it
             app_groups.discard(group_id)
+            gone = okta.get_group(group_id)
+            if gone is not None:
+                to_read.update(_member_ids(okta, _group_from(gone), member_limit))
             continue
         app_groups.add(group_id)
         group = _group_of(assignment, group_id)
@@ -113,16 +118,8 @@ def read_okta_scope(
         complete.add(group_id)
         if wants_members is not None and not wants_members(group.name, group.type):
             continue
-        ids = []
-        for member in okta.iter_group_members(group_id):
-            ids.append(str(member.get("id")))
-            if len(ids) > member_limit:
-                raise ScopeTooLargeError(
-                    f"Okta group {group.name!r} ({group_id}) has more than {member_limit} members to re-read one by one: "
-                    f"a full run reads them for less"
-                )
-        member_ids_of[group_id] = ids
-        to_read.update(ids)
+        member_ids_of[group_id] = _member_ids(okta, group, member_limit)
+        to_read.update(member_ids_of[group_id])
 
     users: dict[str, OktaUser] = {}
     for user_id in sorted(to_read):
@@ -156,6 +153,19 @@ def read_okta_scope(
         complete_group_ids=frozenset(complete),
         app_group_ids=frozenset(app_groups),
     )
+
+
+def _member_ids(okta, group: OktaGroup, member_limit: int) -> list[str]:
+    """The group's member ids, or ScopeTooLargeError past `member_limit` (each costs reads of its own)."""
+    ids = []
+    for member in okta.iter_group_members(group.id):
+        ids.append(str(member.get("id")))
+        if len(ids) > member_limit:
+            raise ScopeTooLargeError(
+                f"Okta group {group.name!r} ({group.id}) has more than {member_limit} members to re-read one by one: "
+                f"a full run reads them for less"
+            )
+    return ids
 
 
 def _group_of(assignment: dict, group_id: str) -> OktaGroup:

@@ -126,7 +126,9 @@ def test_a_group_read_whole_holds_every_member_that_is_an_app_user(okta):
     assert snap.complete_group_ids == {"00g00001"} and snap.read_group_ids == {"00g00001", "00g00004"}
     assert snap.groups["00g00001"].member_ids == ("00u00002", "00u00007")  # 00u00011 is no app user
     assert "00g00004" not in snap.groups and "00g00004" not in snap.app_group_ids  # not an app group
-    assert set(snap.users) == {"00u00002", "00u00007"} and "00u00011" in snap.read_user_ids
+    # group 4's members are read too (it could have just left the app); those in the app are users
+    assert set(snap.users) == {"00u00001", "00u00002", "00u00003", "00u00004", "00u00005", "00u00007"}
+    assert {"00u00000", "00u00011"} <= snap.read_user_ids
     assert_agrees_with_full(snap, full_read(server))
 
 
@@ -135,15 +137,20 @@ def test_an_unassigned_group_is_looked_at_and_absent_and_its_members_reread(okta
     server = okta(before)
     after = json.loads(json.dumps(before))
     after["app_groups"].remove("00g00002")
+    after["app_users"] = [a for a in after["app_users"] if a["id"] != "00u00009"]  # assigned through that group
     server.load(after)
     client = client_for(server)
     events = client.read_log(since=datetime.now(timezone.utc) - timedelta(hours=1)).events
     scope = scope_changes(events, APP, app_group_ids=before["app_groups"])
     assert scope.group_ids == {"00g00002"} == scope.assignment_group_ids
-    snap = read_okta_scope(client, APP, scope.user_ids, scope.group_ids, before["app_groups"])
+    snap = read_okta_scope(client, APP, [], scope.group_ids, before["app_groups"], wants_members=config().wants_group_members)
     assert "00g00002" in snap.read_group_ids and "00g00002" not in snap.groups and "00g00002" not in snap.app_group_ids
-    assert snap.read_user_ids == set()  # an unassigned group's members are not listed: the caller re-reads them
-    assert client.api_calls["GET /api/v1/apps/{appId}/groups/{groupId}"] == 1
+    assert snap.read_user_ids == {"00u00003", "00u00009"}  # its members, re-read: 00u00009 left the app with it
+    assert set(snap.users) == {"00u00003"}
+    assert client.api_calls["GET /api/v1/apps/{appId}/groups/{groupId}"] == 1 and client.api_calls["GET /api/v1/groups/{groupId}"] == 1
+    assert_agrees_with_full(snap, full_read(server))
+    gone = read_okta_scope(client, APP, [], ["00gGONE"], before["app_groups"])  # deleted: nothing to list
+    assert gone.read_group_ids == {"00gGONE"} and gone.read_user_ids == set() and gone.groups == {}
 
 
 def test_a_group_over_the_member_limit_is_refused(okta):
