@@ -155,6 +155,24 @@ def read_okta_scope(
     )
 
 
+def resolve_user_ids(okta, ids_or_logins: Iterable[str]) -> dict[str, str | None]:
+    """Each Okta user id or login an on-demand run names -> the user's id, or None when Okta has
+    no such user (the run reports it and changes nothing for it). One call each (okta.users.read)."""
+    out: dict[str, str | None] = {}
+    for entry in ids_or_logins:
+        key = str(entry).strip()
+        if key and key not in out:
+            user = okta.get_user(key)
+            out[key] = str(user["id"]) if user and user.get("id") else None
+    return out
+
+
+def candidate_user_names(config: TargetConfig, names: Iterable[str]) -> set[str]:
+    """The QuickSight identities a person may have: `<role>/<name>` for every IAM role this target
+    uses and every name (current and old app usernames, logins: an identity is looked up under each)."""
+    return {f"{role}/{name}" for role in config.iam_roles for name in names if name}
+
+
 def _member_ids(okta, group: OktaGroup, member_limit: int) -> list[str]:
     """The group's member ids, or ScopeTooLargeError past `member_limit` (each costs reads of its own)."""
     ids = []

@@ -27,8 +27,10 @@ from okta_quicksight_sync.scoped_read import (
     ScopedOktaSnapshot,
     ScopedQsSnapshot,
     ScopeTooLargeError,
+    candidate_user_names,
     read_okta_scope,
     read_quicksight_scope,
+    resolve_user_ids,
 )
 
 APP = "0oaqs1"
@@ -164,6 +166,21 @@ def test_the_scoped_okta_snapshot_travels_as_json(okta):
     snap = read_okta_scope(client_for(server), APP, ["00u00003"], ["00g00002"], org()["app_groups"])
     again = ScopedOktaSnapshot.from_dict(json.loads(json.dumps(snap.to_dict())))
     assert again == snap and isinstance(again, OktaSnapshot)
+
+
+def test_an_on_demand_run_resolves_logins_and_ids(okta):
+    server = okta(org())
+    client = client_for(server)
+    found = resolve_user_ids(client, ["user3@example.com", "00u00004", "USER3@example.com", "nobody@example.com", " "])
+    assert found == {"user3@example.com": "00u00003", "00u00004": "00u00004", "USER3@example.com": "00u00003",
+                     "nobody@example.com": None}
+    assert client.api_calls == {"GET /api/v1/users/{userId}": 4}
+
+
+def test_candidate_names_cover_every_role_and_name():
+    assert candidate_user_names(config(), ["a@x.io", "old@x.io", ""]) == {
+        f"{role}/{name}" for role in ("QuickSightAdmin", "QuickSightAuthor", "QuickSightReader") for name in ("a@x.io", "old@x.io")
+    }
 
 
 # ------------------------------------------------------------------ QuickSight
