@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from okta_quicksight_sync.config import TargetConfig
+from okta_quicksight_sync.desired import SESSION_NAME
 from okta_quicksight_sync.model import OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsSnapshot
 from okta_quicksight_sync.okta_reader import OktaDataError, app_user_to_model
 from okta_quicksight_sync.ownership import Ownership, marker_id
@@ -169,8 +170,9 @@ def resolve_user_ids(okta, ids_or_logins: Iterable[str]) -> dict[str, str | None
 
 def candidate_user_names(config: TargetConfig, names: Iterable[str]) -> set[str]:
     """The QuickSight identities a person may have: `<role>/<name>` for every IAM role this target
-    uses and every name (current and old app usernames, logins: an identity is looked up under each)."""
-    return {f"{role}/{name}" for role in config.iam_roles for name in names if name}
+    uses and every name (current and old app usernames, logins: an identity is looked up under each).
+    A name RegisterUser would refuse as a session name cannot be an identity: no read is spent on it."""
+    return {f"{role}/{name}" for role in config.iam_roles for name in names if name and SESSION_NAME.problem(name) is None}
 
 
 def _member_ids(okta, group: OktaGroup, member_limit: int) -> list[str]:

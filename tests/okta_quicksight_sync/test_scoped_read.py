@@ -178,7 +178,7 @@ def test_an_on_demand_run_resolves_logins_and_ids(okta):
 
 
 def test_candidate_names_cover_every_role_and_name():
-    assert candidate_user_names(config(), ["a@x.io", "old@x.io", ""]) == {
+    assert candidate_user_names(config(), ["a@x.io", "old@x.io", "", "Ann Lee", "x" * 65]) == {
         f"{role}/{name}" for role in ("QuickSightAdmin", "QuickSightAuthor", "QuickSightReader") for name in ("a@x.io", "old@x.io")
     }
 
