@@ -4,7 +4,7 @@
 # compose mounts them.
 #
 # The Airflow version here is the one the project is tested with: the apache-airflow pin in
-# constraints.txt (tests/deploy/test_dockerfile.py checks it).
+# constraints.txt (tests/packaging/test_dockerfile.py checks it).
 FROM apache/airflow:3.3.2-python3.11
 
 # The project tree keeps its layout inside the image: the DAG file finds include/ beside dags/.

@@ -76,10 +76,8 @@ def run_ours(target: dict, params: dict) -> dict:
     plan = Plan.from_dict(planned["plan"])
     groups_done = sync_tasks.group_sync(planned, params)
     users_done = sync_tasks.user_sync(planned, params, groups_done)
-    if not plan.deletions_held or params.get("allow_deletions") or params.get("dry_run"):
-        deprovisioned = sync_tasks.deprovision(planned, params, deletions_allowed=True)
-    else:
-        deprovisioned = sync_tasks.held_results(planned)
+    # No person to ask: deletions the plan holds are reported held, none applied.
+    deprovisioned = sync_tasks.deprovision(planned, params, groups_done)
     wall2, cpu2 = time.perf_counter(), time.process_time()
     report = sync_tasks.build_report(planned, [groups_done, users_done, deprovisioned], failed_tasks=[],
                                      finished_at=time.time())

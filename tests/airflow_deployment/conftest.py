@@ -195,7 +195,8 @@ def deployment():
     settings: dict[str, str] = {}
     target_file: dict[str, dict] = {}
     for dag_id, (scn, schedule, okta_extra) in _targets(scheduled_at).items():
-        target = {**target_of(scn), "schedule": schedule,
+        # The production graph: held deletions wait for a person; a failed task is retried once, soon.
+        target = {**target_of(scn), "schedule": schedule, "approval": "ui", "task_retries": 1, "retry_delay_s": 1,
                   "okta_conn_id": f"okta_{dag_id}", "aws_conn_id": f"aws_{dag_id}"}
         okta = OktaServer(scn["okta"], scn.get("faults"), app_id=target["okta_app_id"])
         quicksight = RecordingQuickSightServer(scn["quicksight"], scn.get("faults"))
@@ -222,9 +223,6 @@ def deployment():
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db_url}",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "OKTA_QS_SYNC_TARGETS": str(home / "targets.json"),
-            "OKTA_QS_SYNC_APPROVAL": "ui",
-            "OKTA_QS_SYNC_TASK_RETRIES": "1",
-            "OKTA_QS_SYNC_RETRY_DELAY_S": "1",
             "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0",
         },
     )

@@ -121,8 +121,6 @@ def test_a_scenario_runs_through_the_dag_with_the_repository_as_airflow_folders(
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
             AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
             OKTA_QS_SYNC_TARGETS=str(targets),
-            OKTA_QS_SYNC_APPROVAL="hold",
-            OKTA_QS_SYNC_TASK_RETRIES="0",
             OKTA_QS_SYNC_QS_CALLS_PER_SECOND="0",
             **connections_env(okta, quicksight, scenario, target),
         )

@@ -11,14 +11,10 @@ from __future__ import annotations
 import copy
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from okta_quicksight_sync.config import ConfigError, TargetConfig  # noqa: E402
 

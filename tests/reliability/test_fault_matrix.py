@@ -11,14 +11,10 @@ in-process) must converge: a fault never leaves damage behind.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # soak/ is a top-level package of this repository
-    sys.path.insert(0, str(REPO))
 
 from local_servers.okta_org import numbered_org  # noqa: E402
 from scenario_harness.compare import report_has, state_differences  # noqa: E402

@@ -11,12 +11,9 @@ policy must list those actions, and nothing more.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from local_servers.qs_assets import KINDS  # noqa: E402
 

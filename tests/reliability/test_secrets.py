@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import secrets
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from okta_provider.okta_auth import SswsAuth  # noqa: E402
 from okta_provider.okta_client import OktaClient  # noqa: E402

@@ -6,13 +6,6 @@ memberships before the sync kept them."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
 from soak.report import BEGIN, END, render, write_doc  # noqa: E402
 from soak.rounds import run_soak  # noqa: E402
 
