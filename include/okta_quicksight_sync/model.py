@@ -58,10 +58,7 @@ class OktaSnapshot:
     groups: dict[str, OktaGroup] = field(default_factory=dict)  # by Okta group id
 
     def to_dict(self) -> dict:
-        return {
-            "users": [asdict(u) for u in self.users.values()],
-            "groups": [asdict(g) for g in self.groups.values()],
-        }
+        return _snapshot_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> OktaSnapshot:
@@ -99,10 +96,7 @@ class QsSnapshot:
     groups: dict[str, QsGroup] = field(default_factory=dict)  # by group name
 
     def to_dict(self) -> dict:
-        return {
-            "users": [asdict(u) for u in self.users.values()],
-            "groups": [asdict(g) for g in self.groups.values()],
-        }
+        return _snapshot_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> QsSnapshot:
@@ -112,3 +106,11 @@ class QsSnapshot:
             members = g.get("members")
             groups[g["name"]] = QsGroup(**{**g, "members": None if members is None else tuple(members)})
         return cls(users=users, groups=groups)
+
+
+def _snapshot_dict(snapshot: OktaSnapshot | QsSnapshot) -> dict:
+    """A snapshot as JSON: its users and its groups, each a list of plain dicts."""
+    return {
+        "users": [asdict(u) for u in snapshot.users.values()],
+        "groups": [asdict(g) for g in snapshot.groups.values()],
+    }
