@@ -79,6 +79,8 @@ def api_call_totals(report: dict) -> dict[str, int]:
 
 def api_calls_over(report: dict, bounds: dict) -> list[str]:
     """One line per bound of `expect.api_calls_at_most` the run exceeded; empty when within all."""
+    if not bounds:
+        return []
     unknown = sorted(set(bounds) - set(CALL_BOUNDS))
     if unknown:
         return [f"api_calls_at_most: unknown key(s) {unknown}; it bounds {list(CALL_BOUNDS)}"]
