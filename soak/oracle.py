@@ -3,7 +3,7 @@ planner, and the invariants a run must keep, checked on the servers' dumps.
 
 Covers ``role_source: saml_roles`` targets (the reference solution's model);
 that is what the soak and the fault matrix configure. Written from
-SYNC_CONTRACT.md sections 3-4 directly, so a planner bug shows up as a
+docs/sync-rules.md sections 3-4 directly, so a planner bug shows up as a
 difference instead of being copied into the expectation.
 """
 

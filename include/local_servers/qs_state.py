@@ -1,6 +1,6 @@
 """The QuickSight account the local server holds, and what each operation does to it.
 
-Behaviour follows AWS, not a friendlier version of it (API_FACTS.md): user
+Behaviour follows AWS, not a friendlier version of it (docs/api-notes.md, "QuickSight: identity region", "users", "groups"): user
 and group calls only in the identity region, 100-item pages, ResourceExists
 and ResourceNotFound errors, downgrades from author/admin to a reader role
 refused, IAM user names built from the role and session name, and a deleted

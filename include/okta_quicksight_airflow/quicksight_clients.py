@@ -7,7 +7,7 @@ everywhere else in Airflow. Two things are set deliberately here:
 * botocore's ``standard`` retry mode with 8 attempts: throttling and 5xx
   answers are retried with exponential back-off and jitter (1 s, 2 s, 4 s...
   scale for throttling), so at least three failures in a row of one call are
-  absorbed (SYNC_CONTRACT.md section 6). ``adaptive`` would add a per-client
+  absorbed (docs/sync-rules.md section 6). ``adaptive`` would add a per-client
   rate limiter that only starts after throttling; the shared limiter below
   paces before throttling happens and adapts when it does.
 * a client-side call rate shared by every client of one factory, applied

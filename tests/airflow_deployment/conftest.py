@@ -177,7 +177,7 @@ def _check_celery_works() -> None:
 
         pytest.fail(
             f"apache-airflow-providers-celery cannot import with celery {celery.__version__} ({exc}); "
-            "pin celery==5.6.3 in requirements.txt (5.7 removed celery.backends.database.retry)"
+            "pin celery==5.6.3 in constraints.txt (5.7 removed celery.backends.database.retry)"
         )
 
 
