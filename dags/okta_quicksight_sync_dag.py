@@ -48,6 +48,37 @@ POOL = "okta_quicksight_sync"
 # The task each route of deletions.route leads to.
 NEXT_TASK = {deletions.APPLY: "deprovision", deletions.APPROVE: "approve_deletions", deletions.HOLD: "report"}
 
+def user_docs(dag_id: str, config: TargetConfig) -> str:
+    """The DAG's page in the UI, for the people who run it (what it syncs, the target, the parameters, held deletions)."""
+    where = f"QuickSight account `{config.aws_account_id or 'from the AWS connection'}`, namespace `{config.namespace}`"
+    schedule = f"`{config.schedule}` (UTC)" if config.schedule else "manual runs only"
+    approval = (
+        f"they wait in **Browse -> Required Actions** for an approver ({config.approval_timeout_h:g} h; no answer "
+        "deletes nothing)" if config.approval == "ui" else "they are reported held and the run ends"
+    )
+    return f"""### Okta -> Amazon QuickSight sync: `{dag_id}`
+
+Makes QuickSight's users, groups and group memberships match who is assigned the Okta app
+`{config.okta_app_id}` (connection `{config.okta_conn_id}`), in {where} (connection `{config.aws_conn_id}`).
+Users who left Okta are deprovisioned: their dashboards, analyses and datasets are handed to
+`{config.asset_recipient or '(no asset_recipient set: nobody is deprovisioned)'}` first, then they are deleted.
+Schedule: {schedule}. New deployments start paused: unpause the DAG to let the schedule run.
+
+**Parameters** (Trigger):
+- *Dry run*: read both sides, plan and report, write nothing.
+- *Allow deletions*: apply more deletions than the limit in this run without waiting for approval.
+
+**Held deletions**: when a run plans more than {config.max_deletions} deletions
+{f"(or {config.max_deletion_percent:g}% of the managed users and groups) " if config.max_deletion_percent is not None else ""}\
+nothing is deleted and {approval}. Everything else is applied. The approval page lists the users and groups
+that would be deleted and the assets each user would hand over.
+
+**After a run**: its note in the runs list says what happened ("synced: 42 changes", "held: 12 deletions
+wait for approval", "rejected by alice: ..."); the report is the `report` task's result and a file under
+the target's report path. See docs/operating.md in the project.
+"""
+
+
 PARAMS = {
     "dry_run": Param(
         False,
@@ -157,8 +188,11 @@ def build_dag(dag_id: str, config: TargetConfig) -> DAG:
         # that started applying finishes before the next one plans.
         "weight_rule": "upstream",
     }
+    # Paused when it first appears in a deployment, whatever Airflow's global default: someone enables it.
     with DAG(dag_id=dag_id, schedule=config.schedule, catchup=False, max_active_runs=1, params=PARAMS,
-             tags=["okta", "quicksight", "identity"], doc_md=__doc__, default_args=default_args) as built:
+             is_paused_upon_creation=True, tags=["okta", "quicksight", "identity"],
+             description=f"Sync Okta app {config.okta_app_id} users and groups into QuickSight ({config.namespace})",
+             doc_md=user_docs(dag_id, config), default_args=default_args) as built:
         planned = plan_sync(config.to_dict())
         summary = planned[run_bookkeeping.DELETIONS_KEY]
         groups_done = group_sync(planned)

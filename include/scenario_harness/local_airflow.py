@@ -324,6 +324,18 @@ def demo_connections(okta_url: str, quicksight, target: dict, token: str) -> dic
     }
 
 
+def _unpause_when_parsed(airflow: AirflowProcesses, dag_id: str, timeout: float = 120) -> None:
+    """The DAG starts paused (is_paused_upon_creation); the local demo unpauses it for you once it is parsed."""
+    api = AirflowApi(airflow.api_url, airflow.user, airflow.password)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if dag_id in api.dag_ids():
+            api.set_paused(dag_id, False)
+            return
+        time.sleep(2)
+    print(f"{dag_id} was not parsed within {timeout:.0f} s: unpause it in the UI once it appears", file=sys.stderr)
+
+
 def main() -> int:
     from local_servers.okta_server import OktaServer
     from local_servers.quicksight_server import QuickSightServer
@@ -367,6 +379,7 @@ def main() -> int:
         airflow.prepare()
         airflow.start()
         airflow.wait_until_healthy()
+        _unpause_when_parsed(airflow, "okta_quicksight_sync")
         print(
             f"\nAirflow UI:  {airflow.api_url}\nLogin:       {airflow.user} / {airflow.password}\n"
             f"DAG:         okta_quicksight_sync (Dags -> okta_quicksight_sync -> Trigger: set dry_run / allow_deletions)\n"

@@ -10,6 +10,8 @@ password), `client_id`, `private_key` (PEM or JWK), `key_id`, `scopes`
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +32,11 @@ def _mask(secret: str | None) -> None:
         mask_secret(secret)
     except Exception:  # masking is a second line of defence; never fail a read over it
         pass
+
+
+# The UI's Test button tests the form under a random 8-character conn id that exists only as an
+# AIRFLOW_CONN_<ID> variable during the test (Airflow's connections test route, get_random_string()).
+_TRANSIENT_CONN_ID = re.compile(r"[A-Za-z0-9]{8}")
 
 
 def _as_bool(value: Any) -> bool:
@@ -62,9 +69,12 @@ class OktaHook(BaseHook):
             self._client = self._build_client()
         return self._client
 
-    def _build_client(self) -> OktaClient:
+    def _build_client(self, *, testing: bool = False) -> OktaClient:
         conn = self.get_connection(self.okta_conn_id)
         source = f"Airflow connection {self.okta_conn_id!r}"
+        if testing and self._is_transient():
+            # The user knows the connection by its own id, which the UI does not pass: name its org instead.
+            source = f"the tested connection (Okta org {(conn.host or '').strip() or 'with no host'})"
         extra = conn.extra_dejson or {}
 
         def opt(name: str, default: Any = None) -> Any:
@@ -158,6 +168,12 @@ class OktaHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """What the UI's Test button shows: reads one app and one group with these credentials."""
         try:
-            return True, self.get_conn().check_access()
+            return True, self._build_client(testing=True).check_access()
         except OktaError as exc:
             return False, str(exc)
+
+    def _is_transient(self) -> bool:
+        """Whether this conn id is the UI test's throwaway one (never shown: the user does not know it)."""
+        return bool(_TRANSIENT_CONN_ID.fullmatch(self.okta_conn_id)) and (
+            f"AIRFLOW_CONN_{self.okta_conn_id.upper()}" in os.environ
+        )

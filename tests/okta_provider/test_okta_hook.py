@@ -139,3 +139,21 @@ def test_plain_http_needs_the_explicit_opt_in_and_then_follows_its_own_next_link
     assert client._next_link_of({"next": {"url": nxt}}, "GET /api/v1/apps/{appId}/users") == nxt
     with pytest.raises(OktaError, match="outside"):
         client._next_link_of({"next": {"url": "http://elsewhere:8011/x"}}, "GET /api/v1/apps/{appId}/users")
+
+
+def test_ui_test_button_message_never_names_the_temporary_conn_id(okta_server, monkeypatch):
+    """As Airflow's connections test route does: the form under a random conn id, set only as AIRFLOW_CONN_<ID>."""
+    from airflow.models.connection import Connection
+    from airflow.utils.strings import get_random_string
+
+    server = okta_server(numbered_org(n_users=1, n_groups=1))
+    for password, ok_expected in (("local-test-token", True), ("expired-token", False)):
+        transient = get_random_string()
+        conn = Connection(conn_id=transient, conn_type="okta", host=server.url, password=password)
+        monkeypatch.setenv(f"AIRFLOW_CONN_{transient.upper()}", conn.get_uri())
+        ok, message = conn.test_connection()
+        assert ok is ok_expected, message
+        assert transient not in message and transient.upper() not in message
+        assert server.url in message
+        if not ok:
+            assert "E0000011" in message and "the tested connection (Okta org" in message

@@ -67,3 +67,17 @@ def test_a_run_through_the_production_default_graph_applies_what_is_not_held(tmp
     assert all(states[t] == "success" for t in ("plan_sync", "group_sync", "user_sync", "deletion_gate",
                                                   "deprovision", "report")), states
     assert users == {u["user_name"] for u in scenario["expect"]["quicksight"]["users"]}
+
+
+def test_the_dag_starts_paused_and_its_page_is_for_the_people_who_run_it(tmp_path):
+    _, target = _production_target("first-sync")
+    dag = _dag(tmp_path, {"prod": {**target, "max_deletions": 3}})["prod"]
+    assert dag.is_paused_upon_creation is True
+    assert target["okta_app_id"] in dag.description and "QuickSight" in dag.description
+    doc = dag.doc_md
+    for words in (target["okta_app_id"], "Dry run", "Allow deletions", "more than 3 deletions",
+                  "Required Actions", "start paused", target["asset_recipient"]):
+        assert words in doc, words
+    # Not notes for developers: nothing about modules, sys.path or the file's name.
+    for words in ("sys.path", "okta_quicksight_airflow", "run_bookkeeping", "shadow"):
+        assert words not in doc, words
