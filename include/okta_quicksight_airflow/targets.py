@@ -40,6 +40,19 @@ def _targets_variable() -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def check_reporting(target: dict) -> None:
+    """The target's ``notify``, ``approvers`` and ``report_path`` as the run will use them (notifier classes
+    imported, addresses checked), so a mistake stops this target now, not at the first held run."""
+    from okta_quicksight_airflow import notifications, report_store
+
+    try:
+        notifications.settings_from(target, "target")
+        notifications.approvers_from(target, "target")
+        report_store.check_report_path(target.get("report_path"), "target")
+    except ValueError as exc:
+        raise ConfigError(str(exc).removeprefix("target: ")) from None
+
+
 def load_targets(path: Path | None = None) -> dict[str, TargetConfig]:
     """Read and validate every target; raises ConfigError naming the file, target and key."""
     targets, broken = load_targets_leniently(path)
@@ -70,7 +83,9 @@ def load_targets_leniently(path: Path | None = None) -> tuple[dict[str, TargetCo
         if not _DAG_ID.fullmatch(dag_id):
             raise ConfigError(f"{path}: {dag_id!r} is not a valid DAG id (letters, digits, _ . -)")
         try:
-            targets[dag_id] = TargetConfig.from_dict(target)
+            config = TargetConfig.from_dict(target)
+            check_reporting(target)
+            targets[dag_id] = config
         except ConfigError as exc:
             broken[dag_id] = f"{path}: target {dag_id!r}: {exc}"
     return targets, broken

@@ -55,6 +55,11 @@ class TargetConfig:
     task_retries: int = 2
     retry_delay_s: float = 120
     approval_timeout_h: float = 24
+    # What the run tells people (docs/notifications.md): checked here for shape; the Airflow side
+    # (okta_quicksight_airflow.targets) checks the rest at parse time (notifier classes, addresses).
+    notify: dict | None = None
+    approvers: tuple | None = None
+    report_path: str | None = None
 
     # ------------------------------------------------------------------ parse
     @classmethod
@@ -70,7 +75,7 @@ class TargetConfig:
         if "okta_app_id" not in data:
             raise ConfigError("okta_app_id is required: set it to the id of the QuickSight SAML app in Okta (0oa...)")
         values = dict(data)
-        for key in ("asset_regions", "eligible_statuses", "adopt_descriptions", "protected_users"):
+        for key in ("asset_regions", "eligible_statuses", "adopt_descriptions", "protected_users", "approvers"):
             if key in values and isinstance(values[key], list):
                 values[key] = tuple(values[key])
         for key in ("saml_roles", "role_groups"):
@@ -86,6 +91,8 @@ class TargetConfig:
         for key, value in out.items():
             if isinstance(value, tuple):
                 out[key] = list(value)
+        if self.approvers is not None:  # entries may be {"id", "name"} objects: plain copies
+            out["approvers"] = [dict(a) if isinstance(a, dict) else a for a in self.approvers]
         return out
 
     def with_runtime(self, *, aws_account_id: str | None = None, identity_region: str | None = None) -> TargetConfig:
@@ -207,6 +214,14 @@ class TargetConfig:
             raise ConfigError(f"task_retries must be a whole number >= 0, got {self.task_retries!r}")
         _number("retry_delay_s", self.retry_delay_s, "seconds")
         _number("approval_timeout_h", self.approval_timeout_h, "hours")
+        if self.notify is not None and not isinstance(self.notify, dict):
+            raise ConfigError(f'notify must be an object like {{"email": ["idm@example.com"]}} or left out, got {self.notify!r}')
+        if self.approvers is not None and (not isinstance(self.approvers, (list, tuple)) or not self.approvers):
+            raise ConfigError(f'approvers must be a non-empty list of Airflow user names like ["alice"] or left out '
+                              f"(anyone allowed on the DAG may approve), got {self.approvers!r}")
+        if self.report_path is not None and (not isinstance(self.report_path, str) or "://" not in self.report_path):
+            raise ConfigError(f"report_path must be a URL like file:///var/lib/okta-qs-reports or "
+                              f"s3://aws_default@bucket/prefix, or left out, got {self.report_path!r}")
 
 
 def _number(key: str, value, unit: str) -> None:

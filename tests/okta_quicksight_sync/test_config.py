@@ -42,6 +42,9 @@ def test_defaults_are_the_contracts():
         "task_retries": 2,
         "retry_delay_s": 120,
         "approval_timeout_h": 24,
+        "notify": None,
+        "approvers": None,
+        "report_path": None,
     }
 
 
@@ -134,3 +137,14 @@ def test_builtin_group_members_are_read_only_when_they_matter():
         {"okta_app_id": "a", "role_source": "groups", "iam_role": "QS", "role_groups": {"Everyone": "READER"}}
     )
     assert groups.wants_group_members("Everyone", "BUILT_IN")
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    ({"notify": ["idm@example.com"]}, "notify must be an object"),
+    ({"approvers": "alice"}, "approvers must be a non-empty list"),
+    ({"approvers": []}, "approvers must be a non-empty list"),
+    ({"report_path": "/var/reports"}, "report_path must be a URL"),
+])
+def test_reporting_keys_have_the_right_shape(extra, needle):
+    with pytest.raises(ConfigError, match=needle):
+        parse(**extra)
