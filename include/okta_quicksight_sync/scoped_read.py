@@ -302,3 +302,65 @@ def read_quicksight_scope(
         read_group_names=frozenset(full),
         complete_group_names=frozenset(complete),
     )
+
+
+# ---- both sides ------------------------------------------------------------------
+
+
+@dataclass
+class Scope:
+    """What an incremental or on-demand run read: both scoped snapshots and the people looked at.
+
+    ``people``: the QuickSight identities (``<role>/<name>``) of the Okta users read; only
+    these may be registered, updated, regrouped or deprovisioned (scoped_plan). ``qs.users``
+    may also hold the asset recipient, read so that a hand-over can be planned.
+    """
+
+    okta: ScopedOktaSnapshot
+    qs: ScopedQsSnapshot
+    people: frozenset[str]
+
+
+def read_scope(
+    okta,
+    directory,
+    config: TargetConfig,
+    user_ids: Iterable[str],
+    group_ids: Iterable[str],
+    app_group_ids: Collection[str],
+    *,
+    names: dict[str, Iterable[str]] | None = None,
+    member_limit: int = DEFAULT_MEMBER_LIMIT,
+) -> Scope:
+    """Read the Okta side of these users and groups, then the QuickSight side of what that found.
+
+    `names`: per user id, names a change gave (old app usernames, logins): their identities
+    are looked at too, so a rename's old identity is found. A user read that is no longer in
+    the app and that no change named is asked for by id (one call) for its login and email.
+    The recipient is described when anyone is, so a hand-over can be planned.
+    """
+    names = names or {}
+    osnap = read_okta_scope(
+        okta, config.okta_app_id, user_ids, group_ids, app_group_ids,
+        wants_members=config.wants_group_members, member_limit=member_limit,
+    )
+    person_names: set[str] = set()
+    for uid in sorted(osnap.read_user_ids):
+        given = {n for n in names.get(uid, ()) if n}
+        user = osnap.users.get(uid)
+        if user is not None:
+            given.add(user.user_name)
+        elif not given:
+            found = okta.get_user(uid) or {}
+            profile = found.get("profile") or {}
+            given.update(str(profile[k]) for k in ("login", "email") if profile.get(k))
+        person_names |= given
+    people = candidate_user_names(config, person_names)
+    group_names = {f"{config.group_prefix}{g.name}" for g in osnap.groups.values()}
+    qs = read_quicksight_scope(directory, config, people, group_names, marked_for=osnap.read_group_ids)
+    recipient = config.asset_recipient
+    if recipient and people and recipient not in qs.read_user_names:
+        found_recipient = directory.describe_user(recipient)
+        if found_recipient is not None:
+            qs.users[recipient] = found_recipient
+    return Scope(okta=osnap, qs=qs, people=frozenset(people))
