@@ -1,0 +1,96 @@
+"""Incremental and on-demand runs through the real hook and directory against the local servers.
+
+Each scenario file under tests/scenarios/files/incremental/ is driven the way the DAG chains its
+tasks (plan, group_sync, user_sync, the deletion route, deprovision, report, then the cursor):
+the first run is full and stores the cursor, each round replaces the Okta org (the local Okta
+logs the difference) and plans with incremental_run.plan_for_mode. Its state, report and call
+bounds must be what the file expects.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from local_servers.common import FaultPlan
+from okta_quicksight_airflow import incremental_run, run_bookkeeping, sync_tasks
+from okta_quicksight_sync import deletions
+from scenario_harness.compare import expectation_problems
+from scenario_harness.runner import _environment, connections_env, local_servers, outcome_of, target_of
+
+FILES = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "files" / "incremental").glob("*.json"))
+DAG_ID = "scenario_sync"
+
+
+class Variables:
+    """Airflow's Variable interface (get with a default, set), kept in a dict for one test."""
+
+    def __init__(self):
+        self.values: dict[str, str] = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value):
+        self.values[key] = value
+
+
+def one_run(target: dict, params: dict, variables: Variables, *, now: float | None = None) -> tuple[dict, dict]:
+    """(planned, report) of one run, the tasks chained as the DAG chains them."""
+    if now is not None and params.get("mode") == "incremental":
+        planned = incremental_run.plan_incremental(target, params, dag_id=DAG_ID, variables=variables, now=now)
+    else:
+        planned = incremental_run.plan_for_mode(target, params, dag_id=DAG_ID, variables=variables)
+    groups_done = sync_tasks.group_sync(planned, params)
+    users_done = sync_tasks.user_sync(planned, params, groups_done)
+    summary = deletions.summary(planned["plan"])
+    route = deletions.route(summary, params, target["approval"])
+    if route == deletions.APPLY:
+        done = sync_tasks.deprovision(planned, params, groups_done)
+    else:
+        done = sync_tasks.not_run_results(planned, [])
+    steps = [groups_done, users_done, done]
+    converged = run_bookkeeping.converged_at(planned, steps) is not None
+    incremental_run.advance_cursor(DAG_ID, planned, converged, variables)
+    report = sync_tasks.build_report(planned, steps, failed_tasks=[], finished_at=time.time())
+    return planned, report
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_incremental_scenario(path: Path):
+    scenario = json.loads(path.read_text())
+    target = target_of(scenario)
+    variables = Variables()
+    with local_servers(scenario) as (okta, quicksight):
+        with _environment({**connections_env(okta, quicksight, scenario, target), "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}):
+            planned, report = one_run(target, scenario.get("params") or {}, variables)
+            first = {"outcome": outcome_of("success", report), "quicksight": quicksight.dump(), "report": report}
+            assert expectation_problems(scenario["expect"], scenario.get("expect_report", []), first) == []
+            assert json.loads(variables.values[incremental_run.cursor_key(DAG_ID)])["next_link"]
+            for n, one in enumerate(scenario["rounds"], start=2):
+                if "okta" in one:
+                    okta.load(one["okta"])
+                okta.set_faults(one.get("faults") or [])
+                quicksight.faults = FaultPlan(one.get("faults") or [], "quicksight")
+                aged = time.time() + 95 * 86400 if "expired-cursor" in path.stem else None
+                planned, report = one_run(target, one.get("params") or {}, variables, now=aged)
+                got = {"outcome": outcome_of("success", report), "quicksight": quicksight.dump(), "report": report}
+                problems = expectation_problems(one["expect"], one.get("expect_report", []), got)
+                assert problems == [], (f"run {n}", planned.get("mode"), planned.get("fallback_reason"), report.get("api_calls"), report.get("items"))
+                expected_mode = _expected_mode(path.stem, one)
+                assert planned["mode"] == expected_mode, (planned["mode"], planned.get("fallback_reason"))
+                if expected_mode == "full" and one.get("params", {}).get("mode") == "incremental":
+                    assert planned["fallback_reason"], "a fallback says why"
+
+
+def _expected_mode(stem: str, one: dict) -> str:
+    params = one.get("params") or {}
+    if params.get("only_users"):
+        return "only_users"
+    if params.get("mode") != "incremental":
+        return "full"
+    falls_back = ("expired-cursor", "log-page-fails", "username-renamed")
+    return "full" if any(k in stem for k in falls_back) else "incremental"
