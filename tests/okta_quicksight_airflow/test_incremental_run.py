@@ -84,6 +84,22 @@ def test_incremental_scenario(path: Path):
                 assert planned["mode"] == expected_mode, (planned["mode"], planned.get("fallback_reason"))
                 if expected_mode == "full" and one.get("params", {}).get("mode") == "incremental":
                     assert planned["fallback_reason"], "a fallback says why"
+                assert_reads_within_budget(planned)
+
+
+def assert_reads_within_budget(planned: dict) -> None:
+    """The issue's budget for planning: nothing changed, at most 2 Okta calls and no QuickSight call;
+    per changed person (no group read whole), at most 5 Okta calls and 10 QuickSight reads."""
+    if planned["mode"] != "incremental":
+        return
+    events = planned["looked_at"]["events"]
+    okta_calls = sum(planned["api_calls"]["okta"].values())
+    qs_calls = sum(planned["api_calls"].get("quicksight", {}).values())
+    if not events["user_ids"] and not events["group_ids"]:
+        assert okta_calls <= 2 and qs_calls == 0, planned["api_calls"]
+    elif not events["group_ids"]:
+        people = len(events["user_ids"])
+        assert okta_calls <= 5 * people and qs_calls <= 10 * people, planned["api_calls"]
 
 
 def _expected_mode(stem: str, one: dict) -> str:
@@ -94,3 +110,59 @@ def _expected_mode(stem: str, one: dict) -> str:
         return "full"
     falls_back = ("expired-cursor", "log-page-fails", "username-renamed")
     return "full" if any(k in stem for k in falls_back) else "incremental"
+
+
+def test_a_cursor_is_stale_without_one_or_past_the_logs_retention():
+    now = 100 * 86400.0
+    assert "no cursor" in incremental_run.stale_reason(None, now)
+    assert "90-day retention" in incremental_run.stale_reason({"next_link": "x", "saved_at": now - 95 * 86400}, now)
+    assert incremental_run.stale_reason({"next_link": "x", "saved_at": now - 86400}, now) is None
+
+
+def test_the_cursor_moves_only_after_a_converged_run_that_may_move_it():
+    variables = Variables()
+    key = incremental_run.cursor_key(DAG_ID)
+    variables.set(key, json.dumps({"next_link": "old", "saved_at": 1.0, "app_group_ids": ["00g1"],
+                                   "totals": {"managed_users": 10, "managed_groups": 2, "okta_eligible_users": 10}}))
+    plan = {"dry_run": False, "register": [{"user_name": "r/a"}], "deprovision": ["r/b", "r/c"], "create_groups": [], "delete_groups": []}
+    planned = {"config": {}, "plan": plan, "started_at": 5.0, "mode": "incremental", "cursor_to": "new", "app_group_ids": ["00g1", "00g2"]}
+    assert incremental_run.advance_cursor(DAG_ID, planned, False, variables) is None
+    assert incremental_run.advance_cursor(DAG_ID, {**planned, "plan": {**plan, "dry_run": True}}, True, variables) is None
+    assert incremental_run.advance_cursor(DAG_ID, {**planned, "mode": "only_users"}, True, variables) is None
+    assert json.loads(variables.get(key))["next_link"] == "old"
+
+    stored = incremental_run.advance_cursor(DAG_ID, planned, True, variables)
+    assert json.loads(variables.get(key)) == stored
+    assert stored["next_link"] == "new" and stored["saved_at"] == 5.0 and stored["app_group_ids"] == ["00g1", "00g2"]
+    assert stored["totals"] == {"managed_users": 9, "managed_groups": 2, "okta_eligible_users": 10}
+
+
+def test_an_on_demand_run_reports_an_entry_okta_does_not_know_and_syncs_the_others():
+    scenario = json.loads((FILES[0].parent / "on-demand-joiner-others-untouched.json").read_text())
+    target = target_of(scenario)
+    with local_servers(scenario) as (okta, quicksight):
+        with _environment({**connections_env(okta, quicksight, scenario, target), "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}):
+            okta.load(scenario["rounds"][0]["okta"])
+            planned = incremental_run.plan_only_users(
+                target, {"only_users": "nobody@example.com, eve@example.com"}, dag_id=DAG_ID, variables=Variables()
+            )
+    plan = planned["plan"]
+    assert planned["looked_at"]["resolved"] == {"nobody@example.com": None, "eve@example.com": "00u5"}
+    assert [r["user_name"] for r in plan["register"]] == ["QuickSightReader/eve@example.com"]
+    assert plan["deprovision"] == [] and plan["remove_members"] == {}
+    assert [(f["action"], f["item"]) for f in plan["failed"]] == [("sync_user", "nobody@example.com")]
+
+
+def test_a_failing_log_page_falls_back_to_full_and_counts_its_attempts():
+    scenario = json.loads((FILES[0].parent / "incremental-log-page-fails.json").read_text())
+    target = target_of(scenario)
+    variables = Variables()
+    with local_servers(scenario) as (okta, quicksight):
+        with _environment({**connections_env(okta, quicksight, scenario, target), "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}):
+            one_run(target, {}, variables)
+            okta.set_faults(scenario["rounds"][0]["faults"])
+            planned = incremental_run.plan_incremental(target, {"mode": "incremental"}, dag_id=DAG_ID, variables=variables)
+    assert planned["mode"] == "full"
+    assert planned["fallback_reason"].startswith("a System Log page failed")
+    assert planned["api_calls"]["okta"]["GET /api/v1/logs"] >= 2  # retried before giving up
+    assert planned["api_calls"]["okta"]["GET /api/v1/apps/{appId}/users"] >= 1  # then read in full
