@@ -216,7 +216,8 @@ class ScopedQsSnapshot(QsSnapshot):
     - ``complete_group_names``: managed groups whose ``members`` are every member. Another managed
       group's ``members`` are only the read users in it; an unmanaged group's are None (not read),
       as in the full read.
-    - ``read_group_names``: every group asked about in full; one absent from ``groups`` does not exist.
+    - ``read_group_names``: every group asked about (in full or described only); one absent from
+      ``groups`` does not exist.
     """
 
     user_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -251,13 +252,16 @@ def read_quicksight_scope(
     group_names: Iterable[str],
     *,
     marked_for: Collection[str] = (),
+    described: Iterable[str] = (),
 ) -> ScopedQsSnapshot:
     """Just these QuickSight users (each with its groups) and these groups (managed ones with members).
 
     `user_names` are candidate identities (`<role>/<name>` for each role and each name the
     change gives, old ones included): DescribeUser each, ListUserGroups for those that exist.
     `group_names`: DescribeGroup each, ListGroupMemberships for the managed ones. A group a read
-    user is in is described too, so its managed-ness is known. `marked_for`: Okta group ids whose
+    user is in is described too, so its managed-ness is known; so is each of `described` (groups
+    a read user should be in: DescribeGroup only, their members are the read users in them).
+    `marked_for`: Okta group ids whose
     managed QuickSight group must be found whatever its name (a renamed or unassigned group's old
     one): one ListGroups pass, which then also gives every Description (no DescribeGroup needed).
     Calls only the directory's public reads.
@@ -282,7 +286,8 @@ def read_quicksight_scope(
 
     groups: dict[str, QsGroup] = {}
     complete: set[str] = set()
-    for name in sorted(full | {g for names in user_groups.values() for g in names}):
+    described = set(described) - full
+    for name in sorted(full | described | {g for names in user_groups.values() for g in names}):
         group = listed.get(name) if listed is not None else directory.describe_group(name)
         if group is None:
             continue
@@ -299,7 +304,7 @@ def read_quicksight_scope(
         groups=groups,
         user_groups=user_groups,
         read_user_names=frozenset(user_names),
-        read_group_names=frozenset(full),
+        read_group_names=frozenset(full | described),
         complete_group_names=frozenset(complete),
     )
 
@@ -356,8 +361,13 @@ def read_scope(
             given.update(str(profile[k]) for k in ("login", "email") if profile.get(k))
         person_names |= given
     people = candidate_user_names(config, person_names)
-    group_names = {f"{config.group_prefix}{g.name}" for g in osnap.groups.values()}
-    qs = read_quicksight_scope(directory, config, people, group_names, marked_for=osnap.read_group_ids)
+    # Groups read whole in Okta are read whole in QuickSight; a read person's other groups are only
+    # described (a big group's member pages are not read for one person's membership).
+    whole = {f"{config.group_prefix}{g.name}" for gid, g in osnap.groups.items() if gid in osnap.complete_group_ids}
+    others = {f"{config.group_prefix}{g.name}" for gid, g in osnap.groups.items() if gid not in osnap.complete_group_ids}
+    qs = read_quicksight_scope(
+        directory, config, people, whole, marked_for=osnap.read_group_ids, described=others - whole
+    )
     recipient = config.asset_recipient
     if recipient and people and recipient not in qs.read_user_names:
         found_recipient = directory.describe_user(recipient)
