@@ -51,8 +51,20 @@ def load_cursor(variables, dag_id: str) -> dict | None:
     return cursor if isinstance(cursor, dict) and cursor.get("next_link") else None
 
 
-def stale_reason(cursor: dict | None, now: float) -> str | None:
+def cursor_problem(variables, dag_id: str) -> str | None:
+    """Why the last full run could not store a cursor (e.g. the connection may not read the log), if it said."""
+    raw = variables.get(cursor_key(dag_id), default=None)
+    try:
+        stored = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return stored.get("problem") if isinstance(stored, dict) and not stored.get("next_link") else None
+
+
+def stale_reason(cursor: dict | None, now: float, problem: str | None = None) -> str | None:
     """Why this cursor cannot be read from (a full run instead), or None."""
+    if cursor is None and problem:
+        return f"no cursor: the last full run could not read the System Log ({problem})"
     if cursor is None:
         return "no cursor yet: the first run of a target, or its cursor was discarded, reads everything"
     saved = float(cursor.get("saved_at") or 0)
@@ -78,7 +90,7 @@ def plan_incremental(target: dict, params: dict, *, dag_id: str, variables, now:
     started = time.time()
     now = started if now is None else now
     cursor = load_cursor(variables, dag_id)
-    reason = stale_reason(cursor, now)
+    reason = stale_reason(cursor, now, cursor_problem(variables, dag_id))
     if reason:
         return _full(target, params, reason, cursor_from=None, cursor_to=None)
     config = sync_tasks.resolve_config(target)
@@ -210,8 +222,11 @@ def advance_cursor(dag_id: str, planned: dict, converged: bool, variables) -> di
                 since = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(float(planned["started_at"]) - 1))
                 next_link = okta.read_log(since=since, filter=log_filter()).next_link
             app_groups = sorted(g["id"] for g in okta.iter_app_groups(planned["config"]["okta_app_id"]) if g.get("id"))
-        except OktaError:
-            # The old cursor stays: the next incremental run re-reads from there (or runs full again).
+        except OktaError as exc:
+            # A stored cursor stays (the next incremental run re-reads from there); without one, the
+            # next incremental run's fallback says why there is none (e.g. no okta.logs.read scope).
+            if not previous.get("next_link"):
+                variables.set(cursor_key(dag_id), json.dumps({"problem": str(exc), "saved_at": float(planned["started_at"])}))
             return None
         totals = {k: int(stats.get(k) or 0) for k in TOTAL_KEYS} if stats else None
     cursor = {

@@ -166,3 +166,18 @@ def test_a_failing_log_page_falls_back_to_full_and_counts_its_attempts():
     assert planned["fallback_reason"].startswith("a System Log page failed")
     assert planned["api_calls"]["okta"]["GET /api/v1/logs"] >= 2  # retried before giving up
     assert planned["api_calls"]["okta"]["GET /api/v1/apps/{appId}/users"] >= 1  # then read in full
+
+
+def test_a_full_run_that_cannot_read_the_log_says_why_the_next_incremental_run_is_full():
+    scenario = json.loads((FILES[0].parent / "incremental-nothing-changed.json").read_text())
+    target = target_of(scenario)
+    variables = Variables()
+    denied = [{"service": "okta", "endpoint": "GET /api/v1/logs", "status": 403, "error_code": "E0000006", "times": -1}]
+    with local_servers(scenario) as (okta, quicksight):
+        with _environment({**connections_env(okta, quicksight, scenario, target), "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}):
+            okta.set_faults(denied)
+            one_run(target, {}, variables)
+            assert incremental_run.load_cursor(variables, DAG_ID) is None
+            planned = incremental_run.plan_incremental(target, {"mode": "incremental"}, dag_id=DAG_ID, variables=variables)
+    assert planned["mode"] == "full"
+    assert planned["fallback_reason"].startswith("no cursor: the last full run could not read the System Log (")
