@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from tests.okta_quicksight_sync.memory_directory import MemoryAssetHandover, MemoryDirectory
-from tests.okta_quicksight_sync.sync_builders import ACCOUNT, ADMIN, config, state
+from tests.okta_quicksight_sync.sync_builders import ACCOUNT, config, groups_config, state
 
 from local_servers.okta_server import OktaServer
 from okta_provider.okta_auth import SswsAuth
@@ -99,13 +99,19 @@ def copy_of(memory: MemoryDirectory) -> MemoryDirectory:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(orgs(), orgs(), st.sampled_from(["report", "recreate"]))
-def test_an_incremental_run_ends_where_a_full_run_would(org_a, org_b, policy):
-    cfg = config(downgrade_policy=policy)
+@given(orgs(), orgs(), st.sampled_from(["report", "recreate"]), st.booleans())
+def test_an_incremental_run_ends_where_a_full_run_would(org_a, org_b, policy, roles_from_groups):
+    if roles_from_groups:  # roles from membership of app groups; the admin (recipient) by saml_roles is not needed
+        cfg = groups_config(
+            downgrade_policy=policy, role_groups={"Fin": "AUTHOR", "Ops": "READER"}, default_role="READER",
+            asset_recipient="QuickSightFederated/admin@example.com",
+        )
+    else:
+        cfg = config(downgrade_policy=policy)
     assume(not _login_changed_and_unassigned(org_a, org_b))
     with OktaServer(copy.deepcopy(org_a), None, {}, app_id=APP) as server:
         client = client_for(server)
-        memory = MemoryDirectory([QsUser(ADMIN, "admin@example.com", "ADMIN", "IAM")], account_id=ACCOUNT)
+        memory = MemoryDirectory([QsUser(cfg.asset_recipient, "admin@example.com", "ADMIN", "IAM")], account_id=ACCOUNT)
         full_run(cfg, client, memory, MemoryAssetHandover(memory))
         cursor = client.read_log(since=datetime.now(timezone.utc), filter=log_filter()).next_link
         server.load(copy.deepcopy(org_b))
