@@ -205,22 +205,15 @@ def app_not_found(
 
 
 def group_not_found(org_url: str, group_id: str, error_code: str | None, error_id: str | None, **kw) -> OktaGroupNotFoundError:
-    return OktaGroupNotFoundError(
-        f"Okta at {org_url} has no group with id {group_id!r}{_okta_ref(error_code, error_id)}; "
-        f"it was probably deleted while the sync was reading. Run the sync again.",
-        group_id=group_id,
-        error_code=error_code,
-        error_id=error_id,
-        **kw,
-    )
+    return OktaGroupNotFoundError(_gone_mid_read(org_url, "group", group_id, error_code, error_id), group_id=group_id,
+                                  error_code=error_code, error_id=error_id, **kw)
 
 
 def user_not_found(org_url: str, user_id: str, error_code: str | None, error_id: str | None, **kw) -> OktaUserNotFoundError:
-    return OktaUserNotFoundError(
-        f"Okta at {org_url} has no user with id {user_id!r}{_okta_ref(error_code, error_id)}; "
-        f"it was probably deleted while the sync was reading. Run the sync again.",
-        user_id=user_id,
-        error_code=error_code,
-        error_id=error_id,
-        **kw,
-    )
+    return OktaUserNotFoundError(_gone_mid_read(org_url, "user", user_id, error_code, error_id), user_id=user_id,
+                                 error_code=error_code, error_id=error_id, **kw)
+
+
+def _gone_mid_read(org_url: str, kind: str, item_id: str, error_code: str | None, error_id: str | None) -> str:
+    return (f"Okta at {org_url} has no {kind} with id {item_id!r}{_okta_ref(error_code, error_id)}; "
+            "it was probably deleted while the sync was reading. Run the sync again.")
