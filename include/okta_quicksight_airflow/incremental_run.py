@@ -22,7 +22,7 @@ import time
 
 from okta_quicksight_sync.okta_changes import DEFAULT_MAX_EVENTS, log_filter, scope_changes
 from okta_quicksight_sync.plan import STEP_USERS, Plan
-from okta_quicksight_sync.scoped_plan import TOTAL_KEYS, plan_scope
+from okta_quicksight_sync.scoped_plan import TOTAL_KEYS, FullRunNeeded, plan_scope
 from okta_quicksight_sync.scoped_read import ScopeTooLargeError, read_scope, resolve_user_ids
 
 from okta_quicksight_airflow import sync_tasks
@@ -114,9 +114,9 @@ def plan_incremental(target: dict, params: dict, *, dag_id: str, variables, now:
             scope = read_scope(
                 okta, qs.directory, config, changes.user_ids, changes.group_ids, app_groups, names=changes.names
             )
-        except ScopeTooLargeError as exc:
+            plan = plan_scope(config, scope, params, cursor.get("totals"))
+        except (ScopeTooLargeError, FullRunNeeded) as exc:
             return _full(target, params, str(exc), cursor["next_link"], log.next_link, okta.api_calls)
-        plan = plan_scope(config, scope, params, cursor.get("totals"))
         app_groups = set(scope.okta.app_group_ids)
         looked_at.update(_looked_at(scope))
         calls = {"okta": okta.api_calls, "quicksight": qs.api_calls}

@@ -11,7 +11,9 @@ decide (docs/incremental.md, "Planning a scope"):
   and deleted only when its Okta group was read whole and is no longer an app
   group (or was renamed: the successor rule applies as in a full run); a
   managed group whose Okta group is still an app group but was not read is
-  kept, and the people read leave it when Okta no longer has them in it;
+  kept, and the people read leave it when Okta no longer has them in it (a
+  group adopted by its Description, with no marker, likewise: it is never
+  deleted by a scoped run, the next full run decides);
 - thresholds: the percentage base is the managed totals of the last full run
   (stored with the cursor), not the scope, so one leaver out of 10,000 is not
   "100% of what was looked at"; without totals the scope's own counts are
@@ -27,6 +29,10 @@ from okta_quicksight_sync.ownership import Ownership, marker_id
 from okta_quicksight_sync.plan import STEP_DEPROVISION, Plan
 from okta_quicksight_sync.scoped_read import Scope
 
+class FullRunNeeded(Exception):
+    """The scoped facts cannot decide a change a full run would make; the caller runs in full and reports this."""
+
+
 # Keys of the managed totals a full run's plan stats give (Plan.stats) and the cursor stores.
 TOTAL_KEYS = ("managed_users", "managed_groups", "okta_eligible_users")
 
@@ -35,6 +41,7 @@ def plan_scope(config: TargetConfig, scope: Scope, params: dict | None = None, t
     """Plan one incremental or on-demand run. ``totals``: the last full run's managed counts (TOTAL_KEYS)."""
     params = params or {}
     okta, qs, people = scope.okta, scope.qs, scope.people
+    _check_adopted(config, scope)
     view = OktaSnapshot(users=dict(okta.users), groups={**okta.groups, **_groups_not_read(config, scope)})
     out = planner.plan(config, view, qs, params)
     _limit_to_scope(out, scope)
@@ -43,18 +50,38 @@ def plan_scope(config: TargetConfig, scope: Scope, params: dict | None = None, t
     return out
 
 
+def _check_adopted(config: TargetConfig, scope: Scope) -> None:
+    """A group re-read whole (renamed, unassigned, deleted) may have been synced into a QuickSight group
+    adopted by its Description, which names no Okta group: only a full run can tell which one."""
+    if not scope.okta.read_group_ids:
+        return
+    own = Ownership(config)
+    wanted = {f"{config.group_prefix}{g.name}" for g in scope.okta.groups.values()}
+    for name, group in sorted(scope.qs.groups.items()):
+        if own.is_managed_group(group) and marker_id(group.description) is None and name not in wanted:
+            raise FullRunNeeded(
+                f"QuickSight group {name!r} is adopted by its Description ({group.description!r}, no okta-sync: "
+                f"marker), and an Okta group this run re-read may be its own under an old name: a full run decides"
+            )
+
+
 def _groups_not_read(config: TargetConfig, scope: Scope) -> dict[str, OktaGroup]:
     """Managed QuickSight groups of app groups this read did not reach, as Okta groups none of the
     people read is in: they stay, and a read person Okta no longer has in them leaves them."""
     own = Ownership(config)
     out = {}
+    okta_names = {g.name for g in scope.okta.groups.values()}
     for name, group in scope.qs.groups.items():
+        if not own.is_managed_group(group) or not name.startswith(config.group_prefix):
+            continue
         okta_id = marker_id(group.description)
-        if not own.is_managed_group(group) or okta_id is None:
+        if okta_id is None:  # adopted by its Description: its Okta group is known by name only
+            if name[len(config.group_prefix):] not in okta_names:
+                out[f"adopted:{name}"] = OktaGroup(f"adopted:{name}", name[len(config.group_prefix):], "OKTA_GROUP", ())
             continue
         if okta_id in scope.okta.groups or okta_id in scope.okta.read_group_ids:
             continue
-        if okta_id in scope.okta.app_group_ids and name.startswith(config.group_prefix):
+        if okta_id in scope.okta.app_group_ids:
             out[okta_id] = OktaGroup(okta_id, name[len(config.group_prefix):], "OKTA_GROUP", ())
     return out
 

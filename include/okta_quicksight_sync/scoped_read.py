@@ -263,8 +263,9 @@ def read_quicksight_scope(
     a read user should be in: DescribeGroup only, their members are the read users in them).
     `marked_for`: Okta group ids whose
     managed QuickSight group must be found whatever its name (a renamed or unassigned group's old
-    one): one ListGroups pass, which then also gives every Description (no DescribeGroup needed).
-    Calls only the directory's public reads.
+    one): one ListGroups pass, which then also gives every Description (no DescribeGroup needed);
+    managed groups adopted by their Description (no marker) come too, without their members: one
+    may be such a group's old one, which only a full run can tell. Calls only the directory's public reads.
     """
     own = Ownership(config)
     user_names = sorted(set(user_names))
@@ -283,6 +284,7 @@ def read_quicksight_scope(
         wanted = set(marked_for)
         listed = {g.name: g for g in directory.list_groups()}
         full.update(name for name, g in listed.items() if own.is_managed_group(g) and marker_id(g.description) in wanted)
+        described = set(described) | {n for n, g in listed.items() if own.is_managed_group(g) and marker_id(g.description) is None}
 
     groups: dict[str, QsGroup] = {}
     complete: set[str] = set()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from tests.okta_quicksight_sync.sync_builders import ADMIN, admin, config, og, ou, qg, qu
 
-from okta_quicksight_sync.scoped_plan import plan_scope
+from okta_quicksight_sync.scoped_plan import FullRunNeeded, plan_scope
 from okta_quicksight_sync.scoped_read import Scope, ScopedOktaSnapshot, ScopedQsSnapshot, candidate_user_names
 
 ANN, BOB = "QuickSightReader/ann@example.com", "QuickSightReader/bob@example.com"
@@ -99,3 +100,30 @@ def test_many_leavers_are_held_against_the_totals_too():
     planned = plan_scope(cfg, s, {}, {"managed_users": 100, "managed_groups": 0, "okta_eligible_users": 100})
     assert planned.deletions_held and planned.deletion_count == 2
     assert "max_deletions 1" in planned.hold_reasons[0]
+
+
+def test_a_group_adopted_by_its_description_is_kept_and_a_person_who_left_it_leaves_it():
+    cfg = config(adopt_descriptions=["Okta"])
+    s = scope(
+        cfg, users=[ou("00u1", "ann@example.com")], groups=[og("00g1", "Finance", ["00u1"])], read_users=["00u1"],
+        app_groups=["00g1"], qs_users=[qu(ANN)],
+        qs_groups=[qg("Okta-Finance", "Okta", [ANN]), qg("Okta-Sales", "Okta", [ANN])], names=["ann@example.com"],
+    )
+    planned = plan_scope(cfg, s, {"allow_deletions": True})
+    assert planned.remove_members == {"Okta-Sales": [ANN]}
+    assert planned.add_members == {} and planned.delete_groups == [] and planned.create_groups == []
+
+
+def test_a_group_read_whole_beside_an_adopted_group_it_may_have_been_needs_a_full_run():
+    """Okta group 00g1 was renamed; QuickSight's Okta-Legacy is adopted by Description and names no
+    Okta group: it may be 00g1's old group, which only a full run can tell."""
+    cfg = config(adopt_descriptions=["Okta"])
+    s = scope(
+        cfg, groups=[og("00g1", "Finance EU")], read_groups=["00g1"], complete=["00g1"], app_groups=["00g1"],
+        qs_groups=[qg("Okta-Legacy", "Okta")], qs_read_groups=["Okta-Finance EU", "Okta-Legacy"],
+    )
+    with pytest.raises(FullRunNeeded, match="'Okta-Legacy' is adopted by its Description"):
+        plan_scope(cfg, s, {"allow_deletions": True})
+    # Without a group read whole, the adopted group is just kept.
+    s = scope(cfg, app_groups=["00g1"], qs_groups=[qg("Okta-Legacy", "Okta")])
+    assert plan_scope(cfg, s, {"allow_deletions": True}).delete_groups == []

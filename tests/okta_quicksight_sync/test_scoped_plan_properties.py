@@ -22,13 +22,12 @@ from local_servers.okta_server import OktaServer
 from okta_provider.okta_auth import SswsAuth
 from okta_provider.okta_client import OktaClient
 from okta_quicksight_sync.apply import apply_deprovision, apply_group_sync, apply_user_sync
-from okta_quicksight_sync.model import QsUser
+from okta_quicksight_sync.model import QsGroup, QsUser
 from okta_quicksight_sync.okta_changes import log_filter, scope_changes
 from okta_quicksight_sync.okta_reader import read_okta
-from okta_quicksight_sync.ownership import Ownership, marker_id
 from okta_quicksight_sync.planner import plan
 from okta_quicksight_sync.quicksight_reader import read_quicksight
-from okta_quicksight_sync.scoped_plan import plan_scope
+from okta_quicksight_sync.scoped_plan import FullRunNeeded, plan_scope
 from okta_quicksight_sync.scoped_read import read_scope
 
 APP = "0oaqs1"
@@ -87,52 +86,60 @@ def full_run(cfg, client, memory: MemoryDirectory, handover: MemoryAssetHandover
     return planned
 
 
-def known_app_groups(cfg, memory: MemoryDirectory) -> set[str]:
-    """The app's groups as the last run left them: the markers of the managed QuickSight groups."""
-    own = Ownership(cfg)
-    return {marker_id(g.description) for g in memory.snapshot().groups.values() if own.is_managed_group(g)} - {None}
-
-
 def copy_of(memory: MemoryDirectory) -> MemoryDirectory:
     snap = memory.snapshot()
     return MemoryDirectory(snap.users.values(), snap.groups.values(), account_id=ACCOUNT)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(orgs(), orgs(), st.sampled_from(["report", "recreate"]), st.booleans())
-def test_an_incremental_run_ends_where_a_full_run_would(org_a, org_b, policy, roles_from_groups):
+@given(orgs(), orgs(), st.sampled_from(["report", "recreate"]), st.booleans(), st.lists(st.sampled_from(GROUP_NAMES), unique=True, max_size=2))
+def test_an_incremental_run_ends_where_a_full_run_would(org_a, org_b, policy, roles_from_groups, adopted):
+    """``adopted``: QuickSight groups that exist before the first run with a Description the target adopts."""
     if roles_from_groups:  # roles from membership of app groups; the admin (recipient) by saml_roles is not needed
         cfg = groups_config(
             downgrade_policy=policy, role_groups={"Fin": "AUTHOR", "Ops": "READER"}, default_role="READER",
-            asset_recipient="QuickSightFederated/admin@example.com",
+            asset_recipient="QuickSightFederated/admin@example.com", adopt_descriptions=["Okta"],
         )
     else:
-        cfg = config(downgrade_policy=policy)
+        cfg = config(downgrade_policy=policy, adopt_descriptions=["Okta"])
     assume(not _login_changed_and_unassigned(org_a, org_b))
     with OktaServer(copy.deepcopy(org_a), None, {}, app_id=APP) as server:
         client = client_for(server)
-        memory = MemoryDirectory([QsUser(cfg.asset_recipient, "admin@example.com", "ADMIN", "IAM")], account_id=ACCOUNT)
+        memory = MemoryDirectory(
+            [QsUser(cfg.asset_recipient, "admin@example.com", "ADMIN", "IAM")],
+            [QsGroup(f"Okta-{name}", "Okta", ()) for name in adopted], account_id=ACCOUNT,
+        )
         full_run(cfg, client, memory, MemoryAssetHandover(memory))
         cursor = client.read_log(since=datetime.now(timezone.utc), filter=log_filter()).next_link
+        # What the cursor stores with it after a full run (incremental_run.advance_cursor): the app's groups.
+        app_groups = {g["id"] for g in client.iter_app_groups(APP)}
         server.load(copy.deepcopy(org_b))
 
         by_full = copy_of(memory)
         full_run(cfg, client_for(server), by_full, MemoryAssetHandover(by_full))
 
         events = client.read_log(next_link=cursor).events
-        changes = scope_changes(events, APP, app_group_ids=known_app_groups(cfg, memory))
+        changes = scope_changes(events, APP, app_group_ids=app_groups)
         note(f"events: {[e['eventType'] for e in events]}; fallback: {changes.fallback_reason}")
-        event("full (fallback)" if changes.fallback_reason else "nothing changed" if changes.nothing_changed else "scoped")
-        if changes.fallback_reason:
-            full_run(cfg, client, memory, MemoryAssetHandover(memory))
-        elif not changes.nothing_changed:
+        planned = None
+        if not changes.fallback_reason and not changes.nothing_changed:
             scope = read_scope(
-                client, memory, cfg, changes.user_ids, changes.group_ids, known_app_groups(cfg, memory),
+                client, memory, cfg, changes.user_ids, changes.group_ids, app_groups,
                 names=changes.names,
             )
-            planned = plan_scope(cfg, scope, {"allow_deletions": True})
+            try:
+                planned = plan_scope(cfg, scope, {"allow_deletions": True})
+            except FullRunNeeded as exc:
+                note(f"full run needed: {exc}")
+        if changes.fallback_reason or (planned is None and not changes.nothing_changed):
+            event("full (fallback)")
+            full_run(cfg, client, memory, MemoryAssetHandover(memory))
+        elif planned is not None:
+            event("scoped")
             note(f"scoped plan: {planned.to_dict()}")
             apply_all(planned, memory, MemoryAssetHandover(memory))
+        else:
+            event("nothing changed")
 
         assert state(memory) == state(by_full)
         after = plan(cfg, read_okta(client, APP, wants_members=cfg.wants_group_members), read_quicksight(memory, cfg))
