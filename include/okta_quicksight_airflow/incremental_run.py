@@ -99,11 +99,11 @@ def plan_incremental(target: dict, params: dict, *, dag_id: str, variables, now:
         log = okta.read_log(next_link=cursor["next_link"])
     except OktaError as exc:
         return _full(target, params, f"a System Log page failed ({exc}): everything is read instead", cursor["next_link"], None,
-                     okta.api_calls)
+                     {"okta": okta.api_calls})
     app_groups = set(cursor.get("app_group_ids") or ())
     changes = scope_changes(log.events, config.okta_app_id, max_events=max_events(), app_group_ids=app_groups)
     if changes.fallback_reason:
-        return _full(target, params, changes.fallback_reason, cursor["next_link"], log.next_link, okta.api_calls)
+        return _full(target, params, changes.fallback_reason, cursor["next_link"], log.next_link, {"okta": okta.api_calls})
     looked_at = {"events": changes.to_dict(), "log_pages": log.pages}
     if changes.nothing_changed:
         plan = Plan(okta_app_id=config.okta_app_id, namespace=config.namespace, dry_run=bool(params.get("dry_run")))
@@ -116,7 +116,8 @@ def plan_incremental(target: dict, params: dict, *, dag_id: str, variables, now:
             )
             plan = plan_scope(config, scope, params, cursor.get("totals"))
         except (ScopeTooLargeError, FullRunNeeded) as exc:
-            return _full(target, params, str(exc), cursor["next_link"], log.next_link, okta.api_calls)
+            return _full(target, params, str(exc), cursor["next_link"], log.next_link,
+                         {"okta": okta.api_calls, "quicksight": qs.api_calls})
         app_groups = set(scope.okta.app_group_ids)
         looked_at.update(_looked_at(scope))
         calls = {"okta": okta.api_calls, "quicksight": qs.api_calls}
@@ -261,11 +262,12 @@ def _looked_at(scope) -> dict:
 
 
 def _full(target: dict, params: dict, reason: str, cursor_from: str | None, cursor_to: str | None,
-          okta_calls: dict[str, int] | None = None) -> dict:
+          attempt_calls: dict[str, dict[str, int]] | None = None) -> dict:
     """A full plan, saying why the incremental run could not be one; the calls the attempt made count too."""
     planned = sync_tasks.plan_sync(target, params)
-    calls = {**planned["api_calls"], "okta": dict(planned["api_calls"].get("okta") or {})}
-    for key, n in (okta_calls or {}).items():
-        calls["okta"][key] = calls["okta"].get(key, 0) + n
+    calls = {service: dict(counts) for service, counts in (planned.get("api_calls") or {}).items()}
+    for service, counts in (attempt_calls or {}).items():
+        for key, n in counts.items():
+            calls.setdefault(service, {})[key] = calls.get(service, {}).get(key, 0) + n
     return {**planned, "api_calls": calls, "mode": MODE_FULL, "fallback_reason": reason,
             "cursor_from": cursor_from, "cursor_to": cursor_to}
