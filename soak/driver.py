@@ -5,7 +5,10 @@ variables, as production can use) up across runs, so a test or the soak can
 change Okta, inject faults, run, and read QuickSight's state back. A run goes
 either through the real DAG with ``dag.test()`` (:meth:`LocalSync.run_dag`) or
 through the same task functions in the DAG's order, in-process
-(:meth:`LocalSync.run_tasks`, ~10x faster; what the soak uses).
+(:meth:`LocalSync.run_tasks`, ~10x faster; what the soak uses). Given a
+``variables`` store, ``run_tasks`` plans by the run's ``mode``/``only_users``
+(``incremental_run.plan_for_mode``) and moves the incremental cursor after a
+converged run, as the DAG does.
 
 Two knobs differ from the scenario harness, both settings a deployment has:
 the Okta connection's extra (``max_retries``, ``timeout``) and the local Okta's
@@ -42,12 +45,31 @@ class RunResult:
     failed_tasks: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # task exceptions, "task: message"
     retries: Counter = field(default_factory=Counter)  # by service
+    planned: dict | None = None  # plan_sync's (or plan_for_mode's) output: mode, looked_at, fallback_reason
+
+    @property
+    def mode(self) -> str:
+        """The mode the run ran in (an incremental run that fell back ran ``full``)."""
+        return (self.planned or {}).get("mode") or "full"
 
     def text(self) -> str:
         """Everything a person would read about the run: task errors and the report's errors."""
         parts = list(self.errors)
         parts += [f"{e['action']} {e['item']}: {e['cause']}" for e in self.report.get("errors", [])]
         return "\n".join(parts)
+
+
+class MemoryVariables:
+    """Airflow's ``Variable`` as the incremental cursor uses it (``get(key, default=)``, ``set``), kept in a dict."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, key: str, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key: str, value) -> None:
+        self.values[key] = value
 
 
 class RetryCounter(logging.Handler):
@@ -180,9 +202,13 @@ class LocalSync:
             state, report = run_dag(self.dag_id, params or self.scenario.get("params") or {})
         return RunResult(outcome_of(state, report), report, retries=retries.counts)
 
-    def run_tasks(self, params: dict | None = None) -> RunResult:
-        """The DAG's tasks in its order, in-process; a task that raises stops its downstream tasks as in the DAG."""
-        from okta_quicksight_airflow import sync_tasks
+    def run_tasks(self, params: dict | None = None, *, variables=None) -> RunResult:
+        """The DAG's tasks in its order, in-process; a task that raises stops its downstream tasks as in the DAG.
+
+        With ``variables`` (the cursor's store), the plan follows ``mode``/``only_users`` and, once every
+        task ran, ``advance_cursor`` is told whether the run converged (``run_bookkeeping.converged_at``).
+        """
+        from okta_quicksight_airflow import incremental_run, run_bookkeeping, sync_tasks
 
         params = dict(params if params is not None else (self.scenario.get("params") or {}))
         failed: list[str] = []
@@ -198,7 +224,11 @@ class LocalSync:
                 return None
 
         with RetryCounter() as retries:
-            planned = step("plan_sync", lambda: sync_tasks.plan_sync(self.target, params))
+            if variables is None:
+                planned = step("plan_sync", lambda: sync_tasks.plan_sync(self.target, params))
+            else:
+                planned = step("plan_sync", lambda: incremental_run.plan_for_mode(
+                    self.target, params, dag_id=self.dag_id, variables=variables))
             groups = users = deprovisioned = None
             if planned is not None:
                 groups = step("group_sync", lambda: sync_tasks.group_sync(planned, params))
@@ -209,9 +239,12 @@ class LocalSync:
                 deprovisioned = step("deprovision", lambda: sync_tasks.deprovision(planned, params, groups))
             if planned is None:
                 return RunResult("failed", {}, failed, errors, retries.counts)
+            if variables is not None and deprovisioned is not None:
+                converged = run_bookkeeping.converged_at(planned, [groups, users, deprovisioned]) is not None
+                step("advance_cursor", lambda: incremental_run.advance_cursor(self.dag_id, planned, converged, variables))
             if deprovisioned is None:
                 deprovisioned = sync_tasks.not_run_results(planned, failed)
             report = sync_tasks.build_report(
                 planned, [groups, users, deprovisioned], failed_tasks=failed, finished_at=time.time()
             )
-        return RunResult(report["outcome"], report, failed, errors, retries.counts)
+        return RunResult(report["outcome"], report, failed, errors, retries.counts, planned)

@@ -48,6 +48,15 @@ def render(stats: SoakStats) -> str:
     lines += [f"| rounds with downgrade_policy {kind} | {n} |" for kind, n in sorted(stats.policies.items())]
     lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.sync_actions.items())]
     lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.watched.items())]
+    lines += ["", "Runs by mode (each round's faulty run draws one; the clean run after it is full):", "",
+              "| mode | runs |", "|---|---:|"]
+    lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.runs_by_mode.items())]
+    lines += ["", "Incremental runs that fell back to a full run, by reason:", "", "| reason | runs |", "|---|---:|"]
+    lines += [f"| {kind} | {n} |" for kind, n in stats.fallbacks.most_common()] or ["| (none) | 0 |"]
+    lines += ["", "The incremental cursor after each run, and what the incremental and on-demand invariants checked:",
+              "", "| | count |", "|---|---:|"]
+    lines += [f"| cursor {kind} | {n} |" for kind, n in sorted(stats.cursor.items())]
+    lines += [f"| {kind} | {n} |" for kind, n in sorted(stats.scoped.items())]
     if stats.failure_causes:
         lines += ["", "Why faulty runs failed:", "", "| cause | runs |", "|---|---:|"]
         lines += [f"| {kind} | {n} |" for kind, n in stats.failure_causes.most_common()]

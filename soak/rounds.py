@@ -6,6 +6,14 @@ refuses every CreateGroup of the faulty run - so renames the sync cannot
 follow and recreate downgrades meet the invariants that guard against losing
 groups and memberships.
 
+The faulty run of a round draws its mode (from a second seeded stream, so
+the rounds' changes and faults stay those of the seed): full, incremental
+(the cursor kept across rounds in the soak's Variable store, sometimes past
+the log's retention or with a small bound on events, so fallbacks happen),
+or on-demand (``only_users``: 1-3 people the round changed, sometimes one it
+did not, rarely a login Okta does not know). Its Okta and QuickSight read
+faults move to the calls that mode makes. The clean run stays full.
+
 Runs go through the DAG's task functions in-process (``LocalSync.run_tasks``),
 not ``dag.test()``: the same code in the same order at a tenth of the cost,
 which is what makes hundreds of rounds fit in minutes. The fault matrix
@@ -14,15 +22,22 @@ which is what makes hundreds of rounds fit in minutes. The fault matrix
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import json
+import os
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from soak.driver import LocalSync
-from soak.oracle import ROLE_ORDER, convergence_differences, invariant_violations, is_managed_group, kept_groups
-from soak.world import (World, create_assets, initial_scenario, join_unmanaged_groups, members_of_okta_groups,
-                        promote_users)
+from soak.driver import LocalSync, MemoryVariables
+from soak import oracle
+from soak.oracle import (ROLE_ORDER, convergence_differences, cursor_violations, desired_of, groups_newer_than,
+                         identities_of, invariant_violations, is_managed_group, kept_groups, on_demand_violations,
+                         scoped_differences)
+from soak.world import (World, changed_people, create_assets, initial_scenario, join_unmanaged_groups,
+                        members_of_okta_groups, promote_users)
 
 OKTA_ENDPOINTS = ["GET /api/v1/apps/{appId}/users", "GET /api/v1/apps/{appId}/groups", "GET /api/v1/groups/{groupId}/users"]
 OKTA_FAULTS = [
@@ -46,6 +61,64 @@ CREATE_GROUP_REFUSALS = [{"error": "AccessDeniedException"}, {"error": "AccessDe
                          {"error": "LimitExceededException", "status": 400}]
 QS_TRANSIENT = [{"error": "ThrottlingException"}, {"error": "InternalFailureException"},
                 {"error": "ServiceUnavailableException", "status": 503}]
+# The faulty run's mode; the clean run after it is always full.
+MODES = ["full", "incremental", "incremental", "only_users"]
+# The reads an incremental or on-demand run makes instead of a full run's list pages.
+OKTA_SCOPED_ENDPOINTS = {
+    "incremental": ["GET /api/v1/logs", "GET /api/v1/logs", "GET /api/v1/apps/{appId}/users/{userId}",
+                    "GET /api/v1/users/{userId}/groups", "GET /api/v1/apps/{appId}/groups/{groupId}",
+                    "GET /api/v1/groups/{groupId}/users"],
+    "only_users": ["GET /api/v1/users/{userId}", "GET /api/v1/apps/{appId}/users/{userId}",
+                   "GET /api/v1/users/{userId}/groups"],
+}
+QS_SCOPED_READS = ["DescribeUser", "ListUserGroups", "DescribeGroup", "ListGroupMemberships"]
+EXPIRED_CURSOR_AGE_S = 95 * 86400.0  # past the System Log's 90 days
+SMALL_EVENT_BOUND = "2"  # OKTA_QS_SYNC_INCREMENTAL_MAX_EVENTS for a run drawn to exceed it
+
+
+def retarget_faults(faults: list[dict], mode: str, rng: random.Random) -> list[dict]:
+    """Move most read faults to the calls an incremental or on-demand run makes (the rest stay on the
+    full run's reads, which a fallback makes)."""
+    if mode not in OKTA_SCOPED_ENDPOINTS:
+        return faults
+    out = []
+    for fault in faults:
+        fault = dict(fault)
+        if fault.get("service") == "okta" and rng.random() < 0.75:
+            fault["endpoint"] = rng.choice(OKTA_SCOPED_ENDPOINTS[mode])
+        elif fault.get("service") == "quicksight" and fault.get("operation") in QS_READS and rng.random() < 0.75:
+            fault["operation"] = rng.choice(QS_SCOPED_READS)
+        out.append(fault)
+    return out
+
+
+def fallback_kind(reason: str) -> str:
+    """A fallback reason without its particulars (ids, counts, errors), to count them by kind."""
+    for needle, kind in (("could not read the System Log", "no cursor: the log could not be read"),
+                         ("no cursor yet", "no cursor yet"), ("90-day retention", "cursor past the log's retention"),
+                         ("System Log page failed", "a System Log page failed"),
+                         ("more than the bound", "more events than the bound"),
+                         ("members to re-read", "a group too large to re-read"),
+                         ("adopted by its Description", "a group adopted by Description"),
+                         ("app username", "an app username changed"),
+                         ("cannot tell what it changed", "an event the sync cannot scope")):
+        if needle in reason:
+            return kind
+    return reason[:80]
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str | None):
+    old = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
 
 
 def draw_faults(rng: random.Random, groups_to_create: bool = False) -> list[dict]:
@@ -97,6 +170,10 @@ class SoakStats:
     users_deprovisioned: int = 0
     duration_s: float = 0.0
     failure_causes: Counter = field(default_factory=Counter)
+    runs_by_mode: Counter = field(default_factory=Counter)  # "incremental", "incremental, fell back to full", ...
+    fallbacks: Counter = field(default_factory=Counter)  # by fallback_kind
+    cursor: Counter = field(default_factory=Counter)  # what the cursor did after each run
+    scoped: Counter = field(default_factory=Counter)  # what the incremental and on-demand invariants checked
 
 
 def _cause_kind(result) -> str:
@@ -136,22 +213,112 @@ def _count_watched(stats: SoakStats, target: dict, okta: dict, before: dict, aft
             stats.watched["recreated users' memberships in unmanaged groups"] += len(members)
 
 
+def _draw_mode(rng: random.Random, variables: MemoryVariables, dag_id: str, okta_before: dict, okta: dict,
+               n: int) -> tuple[str, dict, list[str], list[str], str | None]:
+    """(mode, params, named person ids, unknown entries, event bound) of a round's faulty run."""
+    from okta_quicksight_airflow.incremental_run import cursor_key
+
+    mode = rng.choice(MODES)
+    if mode == "incremental":
+        key = cursor_key(dag_id)
+        if variables.get(key) and rng.random() < 0.06:  # the incremental schedule was off for three months
+            cursor = json.loads(variables.get(key))
+            variables.set(key, json.dumps({**cursor, "saved_at": time.time() - EXPIRED_CURSOR_AGE_S}))
+        return mode, {"mode": "incremental"}, [], [], SMALL_EVENT_BOUND if rng.random() < 0.1 else None
+    if mode == "full":
+        return mode, {}, [], [], None
+    changed = [uid for uid in changed_people(okta_before, okta) if uid != "00uadmin"]
+    named = rng.sample(changed, min(len(changed), rng.choice([1, 2, 3])))
+    others = [u["id"] for u in okta["users"] if u["id"] not in changed and u["id"] != "00uadmin"]
+    if others and (not named or rng.random() < 0.4):
+        named.append(rng.choice(others))
+    logins = {u["id"]: u["login"] for u in okta["users"]}
+    entries = [logins[uid] if rng.random() < 0.5 else uid for uid in named]
+    unknown = [f"nobody{n}@example.com"] if rng.random() < 0.05 else []
+    return mode, {"only_users": entries + unknown}, named, unknown, None
+
+
+def _check_faulty_run(stats: SoakStats, target: dict, okta: dict, result, named: list[str], unknown: list[str],
+                      before: dict, after: dict, okta_before: dict, cursor: dict | None) -> list[str]:
+    """The mode's own invariants on a faulty run (the general ones are checked for every mode besides)."""
+    out: list[str] = []
+    planned = result.planned or {}
+    if planned.get("mode") == "only_users" or named:
+        out += on_demand_violations(target, okta, named, before, after)
+        changed = set(changed_people(okta_before, okta))
+        stats.scoped["on-demand: people named that the round changed"] += len(set(named) & changed)
+        stats.scoped["on-demand: people named that it did not"] += len(set(named) - changed)
+        for entry in unknown:
+            stats.scoped["on-demand: entries Okta does not know"] += 1
+            if result.planned is not None and not any(e["item"] == entry for e in result.report.get("errors", [])):
+                out.append(f"on-demand entry {entry}, which Okta does not know, is not reported failed by name")
+    if result.outcome != "success":
+        return out
+    looked_at = planned.get("looked_at") or {}
+    if planned.get("mode") == "incremental":
+        out += scoped_differences(target, okta, after, user_ids=looked_at.get("okta_users", ()),
+                                  group_ids=looked_at.get("okta_groups", ()),
+                                  group_names=looked_at.get("quicksight_groups", ()))
+        stats.scoped["converged incremental runs: people checked"] += len(looked_at.get("okta_users", ()))
+        stats.scoped["converged incremental runs: groups read whole checked"] += len(looked_at.get("okta_groups", ()))
+    elif planned.get("mode") == "only_users":
+        skip = set()
+        if oracle.ON_DEMAND_KNOWS_ONLY_CURSOR_APP_GROUPS and cursor and cursor.get("app_group_ids") is not None:
+            skip = groups_newer_than(target, okta, cursor["app_group_ids"])
+            want = desired_of(target, okta)
+            mine = set().union(*(identities_of(target, okta, uid) for uid in named)) if named else set()
+            stats.scoped["on-demand: memberships in app groups newer than the cursor (left to the next run)"] += sum(
+                len(want.groups[g] & mine) for g in skip)
+        out += scoped_differences(target, okta, after, user_ids=named, skip_groups=skip)
+        stats.scoped["converged on-demand runs: people checked"] += len(named)
+    else:
+        out += convergence_differences(target, okta, after)
+        stats.scoped["converged faulty full runs: checked whole"] += 1
+    return out
+
+
+def _count_run(stats: SoakStats, asked: str, result, key: str, store_before: dict, store_after: dict) -> None:
+    """Runs by mode, fallbacks by reason, what the cursor did."""
+    planned = result.planned or {}
+    if result.planned is None:
+        stats.runs_by_mode[f"{asked} (plan failed)"] += 1
+    elif planned.get("fallback_reason"):
+        stats.runs_by_mode[f"{asked}, fell back to full"] += 1
+        stats.fallbacks[fallback_kind(planned["fallback_reason"])] += 1
+    else:
+        stats.runs_by_mode[asked] += 1
+    if store_before.get(key) != store_after.get(key):
+        stats.cursor["moved (converged run)"] += 1
+    elif planned.get("mode") == "only_users":
+        stats.cursor["kept (on-demand run)"] += 1
+    elif result.outcome != "success":
+        stats.cursor[f"kept (run {result.outcome})"] += 1
+    else:
+        stats.cursor["kept (converged run, log not read)"] += 1
+
+
 def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
     """Run the soak; returns its figures (violations listed, not raised)."""
+    from okta_quicksight_airflow.incremental_run import MAX_EVENTS_ENV, cursor_key
+
     rng = random.Random(seed)
+    mode_rng = random.Random(f"modes-{seed}")  # a stream of its own: the rounds' changes and faults stay the seed's
     scenario = initial_scenario(seed=seed)
     world = World(scenario["okta"], rng)
     stats = SoakStats(seed=seed)
+    variables = MemoryVariables()  # the target's Airflow Variables: the incremental cursor lives here
     started = time.monotonic()
     with LocalSync(scenario) as sync:
         target = sync.target  # the dict the runs read: a round's downgrade_policy goes here
-        first = sync.run_tasks({})
+        key = cursor_key(sync.dag_id)
+        first = sync.run_tasks({}, variables=variables)
         stats.violations += [f"initial run: {d}" for d in convergence_differences(target, world.okta, sync.dump())]
         if first.outcome != "success":
             stats.violations.append(f"initial run ended {first.outcome}: {first.text()}")
         for n in range(1, rounds + 1):
             target["downgrade_policy"] = rng.choice(["report", "recreate"])
             stats.policies[target["downgrade_policy"]] += 1
+            okta_before = copy.deepcopy(world.okta)
             changes = world.random_changes(rng.choice([1, 2, 3]))
             stats.okta_changes.update(name for name, _ in changes)
             sync.load_okta(world.okta)
@@ -168,12 +335,18 @@ def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
             before = sync.dump()
             new_group = {"add_group", "rename_group", "rename_group_onto_taken_name"} & {name for name, _ in changes}
             faults = draw_faults(rng, groups_to_create=bool(new_group))
+            mode, params, named, unknown, bound = _draw_mode(mode_rng, variables, sync.dag_id, okta_before, world.okta, n)
+            faults = retarget_faults(faults, mode, mode_rng)
             stats.faults_planned += len(faults)
             okta_faults, qs_faults = sync.set_faults(faults)
-            result = sync.run_tasks({})
+            store_before = dict(variables.values)
+            with _env(MAX_EVENTS_ENV, bound):
+                result = sync.run_tasks(params, variables=variables)
+            store_after = dict(variables.values)
             after = sync.dump()
             stats.runs += 1
             _count_actions(stats, result)
+            _count_run(stats, mode, result, key, store_before, store_after)
             stats.faults_injected.update({f"okta {k}": v for k, v in okta_faults.injected.items()})
             stats.faults_injected.update({f"quicksight {k}": v for k, v in qs_faults.injected.items()})
             stats.retries.update(result.retries)
@@ -182,7 +355,13 @@ def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
                 stats.failure_causes[_cause_kind(result)] += 1
             elif result.outcome == "held":
                 stats.runs_held += 1
-            stats.violations += [f"round {n} (faulty run): {v}" for v in invariant_violations(target, world.okta, before, after)]
+            where = f"round {n} (faulty {mode} run)"
+            stats.violations += [f"{where}: {v}" for v in invariant_violations(target, world.okta, before, after)]
+            stats.violations += [f"{where}: {v}" for v in
+                                 cursor_violations(result.outcome, result.planned, key, store_before, store_after)]
+            stats.violations += [f"{where}: {v}" for v in
+                                 _check_faulty_run(stats, target, world.okta, result, named, unknown, before, after,
+                                                   okta_before, json.loads(store_before.get(key) or "null"))]
             _count_watched(stats, target, world.okta, before, after)
 
             fixes = world.fix_taken_names()  # the admin reads the conflict and renames the Okta group again
@@ -190,13 +369,18 @@ def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
                 stats.okta_changes["fix_taken_name"] += len(fixes)
                 sync.load_okta(world.okta)
             sync.set_faults(None)
-            clean = sync.run_tasks({})
+            store_before = dict(variables.values)
+            clean = sync.run_tasks({}, variables=variables)
+            store_after = dict(variables.values)
             final = sync.dump()
             stats.runs += 1
             _count_actions(stats, clean)
+            _count_run(stats, "full (clean run)", clean, key, store_before, store_after)
             stats.retries.update(clean.retries)
             stats.users_deprovisioned += len({u["user_name"] for u in before["users"]} - {u["user_name"] for u in final["users"]})
             stats.violations += [f"round {n} (clean run): {v}" for v in invariant_violations(target, world.okta, after, final)]
+            stats.violations += [f"round {n} (clean run): {v}" for v in
+                                 cursor_violations(clean.outcome, clean.planned, key, store_before, store_after)]
             _count_watched(stats, target, world.okta, after, final)
             stats.violations += [f"round {n} (clean run): {d}" for d in convergence_differences(target, world.okta, final)]
             if clean.outcome != "success":

@@ -213,6 +213,21 @@ class World:
         return out
 
 
+def person_facts(okta: dict, uid: str) -> tuple:
+    """What the sync reads of one person: the user, the app assignment, and the groups it is in (name, app group or not)."""
+    user = next((u for u in okta["users"] if u["id"] == uid), None)
+    app_user = next((a for a in okta["app_users"] if a["id"] == uid), None)
+    app_groups = set(okta["app_groups"])
+    groups = sorted((g["id"], g["name"], g["id"] in app_groups) for g in okta["groups"] if uid in g.get("members", []))
+    return (sorted((user or {}).items()), sorted((app_user or {}).items(), key=str), groups)
+
+
+def changed_people(before: dict, after: dict) -> list[str]:
+    """Ids of the people whose facts differ between two Okta sections (the round changed them, or a group of theirs)."""
+    ids = {u["id"] for u in before["users"]} | {u["id"] for u in after["users"]}
+    return sorted(uid for uid in ids if person_facts(before, uid) != person_facts(after, uid))
+
+
 def create_assets(quicksight_server, rng: random.Random, count: int, round_no: int) -> list[str]:
     """QuickSight users at work: new assets owned by random existing users (sometimes two owners)."""
     state = quicksight_server.state

@@ -1,5 +1,6 @@
 """Ten rounds of the soak (`make soak` runs 200): random Okta changes, random faults on
-both sides, a run, a clean run; every invariant holds and faults really fired. Seed 11's
+both sides, a run (full, incremental or on-demand), a clean run; every invariant holds and
+faults really fired. Seed 11's
 ten rounds include a rename onto a name an unmanaged group holds, refused CreateGroup calls
 and recreate downgrades of users in hand-made groups: the rounds that lost groups and
 memberships before the sync kept them."""
@@ -28,6 +29,13 @@ def test_short_soak_keeps_every_invariant(tmp_path):
     assert stats.quicksight_changes["add a user to a hand-made group"] >= 1
     assert stats.watched["kept groups (successor missing)"] >= 1
     assert stats.watched["recreated users' memberships in unmanaged groups"] >= 1
+    # incremental and on-demand runs happened, converged, and their own invariants looked at something
+    assert stats.runs_by_mode["incremental"] >= 1 and stats.runs_by_mode["only_users"] >= 1
+    assert stats.runs_by_mode["full (clean run)"] == 10
+    assert stats.scoped["converged incremental runs: people checked"] >= 1
+    assert stats.scoped["converged on-demand runs: people checked"] >= 1
+    assert stats.scoped["on-demand: people named that the round changed"] >= 1
+    assert stats.cursor["moved (converged run)"] >= 1 and stats.cursor["kept (run failed)"] >= 1
 
     doc = tmp_path / "reliability.md"
     doc.write_text("# Reliability\n\nhand-written part\n\n" + BEGIN + "\nold figures\n" + END + "\n\nmore hand-written\n")
@@ -36,6 +44,7 @@ def test_short_soak_keeps_every_invariant(tmp_path):
     assert "hand-written part" in text and "more hand-written" in text and "old figures" not in text
     assert "| **invariant violations** | **0** |" in text
     assert "| rounds with downgrade_policy recreate |" in text and "| kept groups (successor missing) |" in text
+    assert "| incremental |" in text and "| only_users |" in text and "fell back to a full run, by reason" in text
 
 
 def test_invariants_catch_each_kind_of_damage():
