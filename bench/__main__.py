@@ -4,6 +4,7 @@
     python -m bench --smoke              # the smallest size, quickly (the smoke test runs this)
     python -m bench --sizes 1k,10k --out /tmp/b.md --json /tmp/b.json
     python -m bench --rate-limited-only --time-scale 1 --json /tmp/rl.json   # only the rate-limited run
+    python -m bench --incremental-only --incremental-sizes 10k --slices 144   # only the incremental rows
 
 Prints a line per run as it goes and a one-line summary last.
 """
@@ -18,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import doc, measure, orgs, workloads
+from bench import doc, incremental, measure, orgs, workloads
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,6 +49,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rate-limited-only", action="store_true",
                    help="run only the rate-limited run (of --rate-limited-size) and print its figures; writes no "
                         "Markdown, since docs/benchmarks.md needs every workload")
+    p.add_argument("--incremental-sizes", default="10k,100k",
+                   help="sizes (among --sizes) that also run the incremental rows ('none' to skip)")
+    p.add_argument("--slices", type=int, default=144,
+                   help="incremental churn: the day's changes in this many runs (144 = every 10 minutes)")
+    p.add_argument("--slices-100k", type=int, default=24,
+                   help="the same at 100k, where reloading the local Okta between runs takes seconds each")
+    p.add_argument("--incremental-only", action="store_true",
+                   help="run only the incremental rows (of --incremental-sizes) and print their figures and "
+                        "targets; writes no Markdown, since docs/benchmarks.md needs every workload")
     args = p.parse_args(argv)
     if args.rate_limited_only and args.rate_limited_size not in orgs.SIZES:
         p.error(f"--rate-limited-only needs --rate-limited-size from {', '.join(orgs.SIZES)}, "
@@ -55,6 +65,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.smoke:
         # No first sync: it alone takes longer than the rest; make bench runs it.
         args.sizes, args.rate_limited_size, args.time_scale, args.first_sync_sizes = "1k", "1k", 60.0, ""
+        if not args.incremental_only:
+            args.incremental_sizes, args.slices = "1k", 12
+    args.incremental_sizes = [s.strip() for s in args.incremental_sizes.split(",") if s.strip() and s.strip() != "none"]
+    for s in args.incremental_sizes:
+        if s not in orgs.SIZES:
+            p.error(f"unknown size {s!r} in --incremental-sizes; choose from {', '.join(orgs.SIZES)} or none")
+    if args.slices < 1 or args.slices_100k < 1:
+        p.error("--slices and --slices-100k need at least 1 run")
     args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     for s in args.sizes:
         if s not in orgs.SIZES:
@@ -72,6 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     if args.rate_limited_only:
         return rate_limited_only(args, log)
+    if args.incremental_only:
+        return incremental_only(args, log)
 
     results: dict = {"args": " ".join(argv), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                      "machine": doc.machine(), "workloads": []}
@@ -94,6 +114,12 @@ def main(argv: list[str] | None = None) -> dict:
 
                 log("100k: timing the local servers' pages")
                 results["profile_100k"] = profile(org)
+        rows = []
+        for size in args.incremental_sizes:
+            if size in args.sizes:
+                rows.append(run_incremental(size, args, runner, log))
+        if rows:
+            results["incremental"] = rows
         if "100k" not in args.sizes:
             results["skipped_100k"] = "100k was not asked for in this run (`--sizes`)."
         rl_size = args.rate_limited_size
@@ -142,6 +168,35 @@ def rate_limited_only(args: argparse.Namespace, log) -> dict:
     return results
 
 
+def run_incremental(size: str, args: argparse.Namespace, runner: workloads.Runner, log) -> dict:
+    """The incremental rows of one size; the reference design only below 100k, as elsewhere."""
+    slices = args.slices_100k if size == "100k" else args.slices
+    return incremental.run_incremental(orgs.generate(size, args.seed), runner, slices=slices,
+                                       baseline=not args.no_baseline and size != "100k", log=log)
+
+
+def incremental_only(args: argparse.Namespace, log) -> dict:
+    """The incremental rows alone: printed with their targets, no Markdown written."""
+    if not args.incremental_sizes:
+        raise SystemExit("--incremental-only needs at least one size in --incremental-sizes")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="okta-qs-bench-") as tmp:
+        home, workdir = Path(args.airflow_home or Path(tmp) / "airflow"), Path(tmp) / "runs"
+        home.mkdir(exist_ok=True)
+        workdir.mkdir()
+        runner = workloads.Runner(home, workdir)
+        rows = [run_incremental(size, args, runner, log) for size in args.incremental_sizes]
+    results = {"args": " ".join(sys.argv[1:]), "incremental": rows, "targets": doc.judge_incremental(rows),
+               "duration_s": time.perf_counter() - started}
+    lines = doc.incremental_lines(rows) + ["", "| target | measured | met | cause of the gap |", "|---|---|---|---|"]
+    for t in results["targets"]:
+        lines.append(f"| {t['target']} | {t['figure']} | {doc.MET[t['met']]} | {t['cause'] or '–'} |")
+    print("\n".join(lines), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, default=str, indent=1))
+    return results
+
+
 def summary_line(results: dict, met: int, judged: int) -> str:
     parts = [f"bench: {met}/{judged} targets met in {results['duration_s'] / 60:.1f} min"]
     for w in results["workloads"]:
@@ -149,6 +204,11 @@ def summary_line(results: dict, met: int, judged: int) -> str:
             f = doc.figures(w)
             parts.append(f"{w['size']} steady {f['okta'] + f['qs_reads']:,} calls (min "
                          f"{f['okta_min'] + f['qs_reads_min']:,}), {f['qs_writes']} writes")
+    for r in results.get("incremental") or []:
+        n = doc.incremental_counts(r["nothing"])
+        parts.append(f"{r['size']} incremental nothing changed {n['okta']} Okta / {n['qs_reads']} QS calls, "
+                     f"churn {r['churn']['calls'].get('okta', 0):,} Okta / {r['churn']['calls'].get('qs_reads', 0):,} "
+                     f"QS reads in {r['slices']} runs")
     rl = results.get("rate_limited")
     if rl:
         parts.append(f"rate-limited {rl['ratio']:.2f}× floor")

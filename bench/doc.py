@@ -221,6 +221,9 @@ def judge(results: dict) -> list[dict]:
         targets.append({"target": "100k users: planning under 10 s CPU, peak RSS under 1.5 GB, at most 64 KB of XCom per task",
                         "figure": "100k not run", "met": None, "cause": results.get("skipped_100k", "not run")})
 
+    if "incremental" in results:
+        targets += judge_incremental(results["incremental"])
+
     base = by.get(("steady state", "10k")) or by.get(("steady state", "1k"))
     if base and base.get("baseline"):
         f = figures(base)
@@ -276,6 +279,9 @@ def throttled_by_operation(throttled: dict[str, int]) -> str:
     return f"{total:,} ({ops})" if ops else f"{total:,}"
 
 
+MET = {True: "met", False: "**not met**", None: "not judged"}
+
+
 def render(results: dict) -> str:
     m = results["machine"]
     out = ["# Benchmarks", "",
@@ -289,7 +295,7 @@ def render(results: dict) -> str:
     out += METHOD.format(threshold=measure.XCOM_OBJECTSTORAGE_THRESHOLD, **results["settings"]).strip().splitlines()
     out += ["", "## Targets", "", "| target | measured | met | cause of the gap |", "|---|---|---|---|"]
     for t in results["targets"]:
-        met = {True: "met", False: "**not met**", None: "not judged"}[t["met"]]
+        met = MET[t["met"]]
         cause = "; ".join(x for x in (t["cause"], t.get("note", "")) if x)
         out.append(f"| {t['target']} | {t['figure']} | {met} | {cause or '–'} |")
     for name in ("first sync", "steady state", "churn"):
@@ -306,6 +312,8 @@ def render(results: dict) -> str:
             out += ["", f"<details><summary>{w['size']} {name}: calls per endpoint and operation</summary>", ""]
             out += calls_table(w)
             out += ["", "</details>"]
+    if results.get("incremental"):
+        out += ["", "## Incremental runs", ""] + incremental_lines(results["incremental"])
     rl = results.get("rate_limited")
     if rl:
         out += ["", "## Under rate limits", ""] + rate_limited_lines(rl)
@@ -362,3 +370,132 @@ it. The floor is the largest over the buckets of calls / rate, QuickSight's coun
 that starts mid-window can finish well under its bucket's time (two windows' worth of calls on either side
 of one reset need little more than the time to make them).
 """
+
+
+# ------------------------------------------------------------------ incremental runs
+INCREMENTAL_NOTE = """
+Incremental runs (`mode: incremental`, docs/incremental.md) of the same orgs, starting from the QuickSight a
+converged sync leaves: a full run that writes nothing and stores the cursor (its Okta calls include the
+cursor's: one System Log page and the app's group pages), then an incremental run with nothing changed in
+Okta, then the day's churn of the churn workload (joiners, leavers, movers) applied to the local Okta in
+{slices} slices (10-minute runs over a day would be 144), each person's change in one slice, with an
+incremental run after each slice (the local Okta logs the events real Okta would), then a full run that
+should find nothing to write. All runs of a size run in one process, the cursor kept between them as
+Airflow's Variable keeps it. Calls are the servers' counters around each run. The reference design has no
+incremental mode: each of its runs reads everything, so its figures are its nothing-changed run, and for
+the same cadence it would make them once per run (computed, not run).
+"""
+
+
+def incremental_counts(run: dict) -> dict:
+    from bench.incremental import counts
+
+    return counts(run)
+
+
+def incremental_table(rows: list[dict]) -> list[str]:
+    """One line per size and run kind: incremental, the full run, the full run at the same cadence, the reference design."""
+    lines = ["| size | run | runs | changed people | mode (fallbacks) | Okta calls | QS reads | QS writes (changes) "
+             "| hand-over calls | full runs at the same cadence: Okta / QS reads | reference design at the same "
+             "cadence: Okta / QS reads | sync wall s |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        full = incremental_counts(r["full"])
+        base = r.get("baseline")
+        bo = sum(base["okta_calls"].values()) if base else None
+        bq = sum(measure.split_quicksight(base["quicksight_calls"])["reads"].values()) if base else None
+        nothing = incremental_counts(r["nothing"])
+        ref = f"{bo:,} / {bq:,}" if base else "not run"
+        lines.append(f"| {r['size']} | full (stores the cursor) | 1 | 0 | {r['full']['mode']} | {full['okta']:,} "
+                     f"| {full['qs_reads']:,} | {full['qs_writes']:,} (0) | {full['handover']:,} | – | – "
+                     f"| {r['full']['wall_s']:.1f} |")
+        lines.append(f"| {r['size']} | nothing changed | 1 | 0 | {r['nothing']['mode']} | {nothing['okta']:,} "
+                     f"| {nothing['qs_reads']:,} | {nothing['qs_writes']:,} (0) | {nothing['handover']:,} "
+                     f"| {full['okta']:,} / {full['qs_reads']:,} | {ref} | {r['nothing']['wall_s']:.2f} |")
+        c = r["churn"]
+        n = r["slices"]
+        calls = c["calls"]
+        exp = sum(v for k, v in c["expected_writes"].items() if k in measure.IDENTITY_WRITES)
+        modes = ", ".join(f"{m} {k}" for m, k in sorted(c["modes"].items()))
+        ref = f"{bo * n:,} / {bq * n:,}" if base else "not run"
+        lines.append(f"| {r['size']} | a day's churn in {n} runs | {n} | {c['changed_people']:,} | {modes} "
+                     f"({len([f for f in c['fallbacks'] if ' errors: ' not in f])}) | {calls.get('okta', 0):,} "
+                     f"| {calls.get('qs_reads', 0):,} | {calls.get('qs_writes', 0):,} ({exp:,}) "
+                     f"| {calls.get('handover', 0):,} | {full['okta'] * n:,} / {full['qs_reads'] * n:,} | {ref} "
+                     f"| {c['sync_wall_s']:.1f} |")
+        after = incremental_counts(r["full_after"])
+        lines.append(f"| {r['size']} | full run after the churn | 1 | 0 | {r['full_after']['mode']} | {after['okta']:,} "
+                     f"| {after['qs_reads']:,} | {after['qs_writes']:,} (0) | {after['handover']:,} | – | – "
+                     f"| {r['full_after']['wall_s']:.1f} |")
+    return lines
+
+
+def incremental_lines(rows: list[dict]) -> list[str]:
+    """The section: the note, the table, and per size the churn and what went full or failed."""
+    out = INCREMENTAL_NOTE.format(slices=", ".join(f"{r['slices']} ({r['size']})" for r in rows)).strip().splitlines()
+    out += [""] + incremental_table(rows)
+    for r in rows:
+        c = r["churn"]
+        ch = c["changes"]
+        w = c["worst"] or {}
+        out += ["", f"{r['size']}: {ch['joiners']} joiners, {ch['leavers']} leavers ({ch['leavers_with_assets']} "
+                f"owning assets), {ch['movers']} movers in {r['slices']} runs; outcomes "
+                f"{', '.join(f'{k} {v}' for k, v in sorted(c['outcomes'].items()))}; the costliest run per changed "
+                f"person (run {w.get('run')}, {w.get('changed')} changed): {w.get('okta')} Okta calls, "
+                f"{w.get('qs_reads')} QuickSight reads; loading Okta between runs took {c['okta_load_s']:.1f} s."]
+        if c["fallbacks"]:
+            out += ["", "Full runs and errors: " + "; ".join(c["fallbacks"][:10])]
+    return out
+
+
+def judge_incremental(rows: list[dict]) -> list[dict]:
+    """The issue's incremental targets, per size measured."""
+    targets = []
+    if not rows:
+        return targets
+    parts, ok, causes = [], True, []
+    for r in rows:
+        n = incremental_counts(r["nothing"])
+        good = r["nothing"]["mode"] == "incremental" and n["okta"] <= 2 and n["qs_reads"] + n["qs_writes"] + n["handover"] == 0
+        ok &= good
+        parts.append(f"{r['size']}: {n['okta']} Okta calls ({', '.join(f'`{k}` {v}' for k, v in r['nothing']['okta_calls'].items())}), "
+                     f"{n['qs_reads'] + n['qs_writes'] + n['handover']} QuickSight calls")
+        if not good:
+            causes.append(f"{r['size']}: mode {r['nothing']['mode']} ({r['nothing']['fallback_reason'] or 'no fallback'})")
+    targets.append({"target": "Incremental, nothing changed: at most 2 Okta calls and no QuickSight call",
+                    "figure": "; ".join(parts), "met": ok, "cause": "; ".join(causes)})
+
+    parts, ok, causes = [], True, []
+    for r in rows:
+        c = r["churn"]
+        people = max(1, c["changed_people"])
+        okta, reads = c["calls"].get("okta", 0) / people, c["calls"].get("qs_reads", 0) / people
+        full_runs = c["modes"].get("full", 0)
+        good = okta <= 5 and reads <= 10 and full_runs == 0
+        ok &= good
+        w = c["worst"] or {}
+        parts.append(f"{r['size']}: {c['calls'].get('okta', 0):,} Okta calls and {c['calls'].get('qs_reads', 0):,} "
+                     f"QuickSight reads for {c['changed_people']:,} changed people in {r['slices']} runs "
+                     f"({okta:.2f} and {reads:.2f} per person; worst run {w.get('per_person', (0, 0))[0]:.2f} and "
+                     f"{w.get('per_person', (0, 0))[1]:.2f}), plus {c['calls'].get('qs_writes', 0):,} writes and "
+                     f"{c['calls'].get('handover', 0):,} hand-over calls")
+        if full_runs:
+            causes.append(f"{r['size']}: {full_runs} of the runs went full: " + "; ".join(c["fallbacks"][:3]))
+        elif not good:
+            causes.append(f"{r['size']}: see the incremental table (per person above the budget)")
+    targets.append({"target": "Incremental, per changed person: at most 5 Okta calls and 10 QuickSight reads, plus the writes",
+                    "figure": "; ".join(parts), "met": ok, "cause": "; ".join(causes)})
+
+    r = next((r for r in rows if r["size"] == "10k"), None)
+    if r and r.get("baseline"):
+        n = incremental_counts(r["nothing"])["okta"]
+        bo = sum(r["baseline"]["okta_calls"].values())
+        ratio = bo / max(1, n)
+        targets.append({"target": "Incremental at 10k, nothing changed: at least 1,000 × fewer Okta calls than the reference design",
+                        "figure": f"{n:,} Okta calls against the reference design's {bo:,} ({ratio:,.0f} ×)",
+                        "met": ratio >= 1000,
+                        "cause": "" if ratio >= 1000 else "see the incremental table: more Okta calls than the log page"})
+    else:
+        targets.append({"target": "Incremental at 10k, nothing changed: at least 1,000 × fewer Okta calls than the reference design",
+                        "figure": "10k incremental (with the reference design) not run", "met": None,
+                        "cause": "not run in this run"})
+    return targets

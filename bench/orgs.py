@@ -205,3 +205,29 @@ def generate(size: str, seed: int = 6) -> BenchOrg:
     assets = [{"type": ASSET_TYPES[k % len(ASSET_TYPES)], "id": f"bench-asset-{k:04d}", "owner": rng.choice(authors)}
               for k in range(ASSETS)]
     return BenchOrg(size, seed, people, groups, assets, n_users)
+
+
+def churn_slices(before: BenchOrg, after: BenchOrg, n: int) -> list[tuple[BenchOrg, list[str]]]:
+    """A day's churn (``before`` to ``after``) applied in ``n`` slices: the org after each slice and who changed in it.
+
+    Each changed person (joiner, leaver, mover) lands in one slice, in a seeded order, so the
+    last org is ``after`` and the slices together make exactly the day's changes.
+    """
+    changed = sorted(pid for pid in set(before.people) | set(after.people)
+                     if pid not in before.people or pid not in after.people
+                     or before.people[pid].groups != after.people[pid].groups
+                     or before.people[pid].roles != after.people[pid].roles)
+    random.Random(before.seed * 104729 + n).shuffle(changed)
+    n = max(1, min(n, len(changed)))
+    people = dict(before.people)
+    out = []
+    for k in range(n):
+        chunk = changed[k * len(changed) // n:(k + 1) * len(changed) // n]
+        for pid in chunk:
+            if pid in after.people:
+                people[pid] = after.people[pid]
+            else:
+                people.pop(pid, None)
+        out.append((BenchOrg(before.size, before.seed, dict(people), dict(after.groups), list(after.assets),
+                             after.next_person), chunk))
+    return out

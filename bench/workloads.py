@@ -30,13 +30,18 @@ class Runner:
         self.home = home
         self.workdir = workdir
 
-    def run(self, mode: str, servers: ServerProcess, target: dict, *, params: dict | None = None,
-            qs_per_second: float | None = None) -> dict:
-        env = {
+    @staticmethod
+    def env(servers: ServerProcess, qs_per_second: float | None = None) -> dict[str, str]:
+        """The connections (and QuickSight pace) a sync process needs to reach ``servers``."""
+        return {
             "AIRFLOW_CONN_OKTA_DEFAULT": json.dumps({"conn_type": "okta", "host": servers.okta_url, "password": OKTA_TOKEN}),
             "AIRFLOW_CONN_AWS_DEFAULT": servers.qs_connection,
             "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": str(qs_per_second or 0),
         }
+
+    def run(self, mode: str, servers: ServerProcess, target: dict, *, params: dict | None = None,
+            qs_per_second: float | None = None) -> dict:
+        env = self.env(servers, qs_per_second)
         spec = {"mode": mode, "target": target, "params": params or {}, "env": env, "home": str(self.home),
                 "okta_url": servers.okta_url, "okta_token": OKTA_TOKEN}
         fd, spec_path = tempfile.mkstemp(suffix=".json", dir=self.workdir)
