@@ -436,12 +436,13 @@ def incremental_lines(rows: list[dict]) -> list[str]:
     for r in rows:
         c = r["churn"]
         ch = c["changes"]
-        w = c["worst"] or {}
+        wo, wq = c["worst"].get("okta") or {}, c["worst"].get("qs_reads") or {}
         out += ["", f"{r['size']}: {ch['joiners']} joiners, {ch['leavers']} leavers ({ch['leavers_with_assets']} "
                 f"owning assets), {ch['movers']} movers in {r['slices']} runs; outcomes "
-                f"{', '.join(f'{k} {v}' for k, v in sorted(c['outcomes'].items()))}; the costliest run per changed "
-                f"person (run {w.get('run')}, {w.get('changed')} changed): {w.get('okta')} Okta calls, "
-                f"{w.get('qs_reads')} QuickSight reads; loading Okta between runs took {c['okta_load_s']:.1f} s."]
+                f"{', '.join(f'{k} {v}' for k, v in sorted(c['outcomes'].items()))}; the costliest runs per changed "
+                f"person: run {wo.get('run')} ({wo.get('changed')} changed, {wo.get('calls')} Okta calls), run "
+                f"{wq.get('run')} ({wq.get('changed')} changed, {wq.get('calls')} QuickSight reads); loading Okta "
+                f"between runs took {c['okta_load_s']:.1f} s."]
         if c["fallbacks"]:
             out += ["", "Full runs and errors: " + "; ".join(c["fallbacks"][:10])]
     return out
@@ -472,11 +473,11 @@ def judge_incremental(rows: list[dict]) -> list[dict]:
         full_runs = c["modes"].get("full", 0)
         good = okta <= 5 and reads <= 10 and full_runs == 0
         ok &= good
-        w = c["worst"] or {}
+        wo, wq = c["worst"].get("okta") or {}, c["worst"].get("qs_reads") or {}
         parts.append(f"{r['size']}: {c['calls'].get('okta', 0):,} Okta calls and {c['calls'].get('qs_reads', 0):,} "
                      f"QuickSight reads for {c['changed_people']:,} changed people in {r['slices']} runs "
-                     f"({okta:.2f} and {reads:.2f} per person; worst run {w.get('per_person', (0, 0))[0]:.2f} and "
-                     f"{w.get('per_person', (0, 0))[1]:.2f}), plus {c['calls'].get('qs_writes', 0):,} writes and "
+                     f"({okta:.2f} and {reads:.2f} per person; worst runs {wo.get('per_person', 0):.2f} and "
+                     f"{wq.get('per_person', 0):.2f}), plus {c['calls'].get('qs_writes', 0):,} writes and "
                      f"{c['calls'].get('handover', 0):,} hand-over calls")
         if full_runs:
             causes.append(f"{r['size']}: {full_runs} of the runs went full: " + "; ".join(c["fallbacks"][:3]))

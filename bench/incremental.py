@@ -160,9 +160,11 @@ def run_incremental(org: BenchOrg, runner, *, slices: int, baseline: bool, log) 
         steps = churn_slices(org, churned, slices)
         out["slices"] = len(steps)
         total: dict = {}
+        okta_ops: dict[str, int] = {}
+        qs_ops: dict[str, int] = {}
         modes: dict[str, int] = {}
         outcomes: dict[str, int] = {}
-        fallbacks, worst, changed, load_s, wall_s = [], None, 0, 0.0, 0.0
+        fallbacks, worst, changed, load_s, wall_s = [], {}, 0, 0.0, 0.0
         for k, (step_org, chunk) in enumerate(steps, start=1):
             t = time.perf_counter()
             servers.load_okta(step_org.okta_section())
@@ -170,15 +172,19 @@ def run_incremental(org: BenchOrg, runner, *, slices: int, baseline: bool, log) 
             run = session.run({"mode": "incremental"})
             wall_s += run["wall_s"]
             _add(total, run)
+            for key, per_op in (("okta_calls", okta_ops), ("quicksight_calls", qs_ops)):
+                for op, n in run[key].items():
+                    per_op[op] = per_op.get(op, 0) + n
             changed += len(chunk)
             modes[run["mode"]] = modes.get(run["mode"], 0) + 1
             outcomes[run["outcome"]] = outcomes.get(run["outcome"], 0) + 1
             if run["fallback_reason"]:
                 fallbacks.append(f"run {k}: {run['fallback_reason']}")
             c = counts(run)
-            per = (c["okta"] / len(chunk), c["qs_reads"] / len(chunk))
-            if worst is None or per > worst["per_person"]:
-                worst = {"run": k, "changed": len(chunk), "per_person": per, **c}
+            for key in ("okta", "qs_reads"):  # the run costing the most per changed person, for each service
+                per = c[key] / len(chunk)
+                if per > worst.get(key, {}).get("per_person", -1):
+                    worst[key] = {"run": k, "changed": len(chunk), "calls": c[key], "per_person": per}
             if run["errors"]:
                 fallbacks.append(f"run {k} errors: {run['errors'][:2]}")
             if k % 24 == 0 or k == len(steps):
@@ -186,7 +192,8 @@ def run_incremental(org: BenchOrg, runner, *, slices: int, baseline: bool, log) 
         after = session.run({})
         log(f"{org.size} full run after the churn: {counts(after)}")
     out["churn"] = {"changes": {k: v for k, v in changes.items() if k != "writes"}, "expected_writes": changes["writes"],
-                    "changed_people": changed, "calls": total, "modes": modes, "outcomes": outcomes,
+                    "changed_people": changed, "calls": total,
+                    "okta_calls": okta_ops, "quicksight_calls": qs_ops, "modes": modes, "outcomes": outcomes,
                     "fallbacks": fallbacks, "worst": worst, "sync_wall_s": wall_s, "okta_load_s": load_s}
     out["full_after"] = after
     return out

@@ -76,12 +76,12 @@ def test_rate_limited_run_reports_its_floor(smoke):
 def test_report_and_json_are_written(smoke):
     results, out = smoke
     text = (out / "benchmarks.md").read_text()
-    for heading in ("## Machine and versions", "## Targets", "## Steady state", "## Churn", "## Under rate limits",
-                    "## Summary"):
+    for heading in ("## Machine and versions", "## Targets", "## Steady state", "## Churn", "## Incremental runs",
+                    "## Under rate limits", "## Summary"):
         assert heading in text
     assert results["summary"] in text
     assert json.loads((out / "results.json").read_text())["summary"] == results["summary"]
-    assert len(results["targets"]) == 5
+    assert len(results["targets"]) == 8  # five for full runs, three for incremental runs
     assert all(t["met"] in (True, False, None) for t in results["targets"])
 
 
@@ -110,3 +110,52 @@ def test_the_rate_limited_run_alone(tmp_path, migrated_home, capsys):
     assert json.loads((tmp_path / "rl.json").read_text())["rate_limited"]["floor_s"] == rl["floor_s"]
     with pytest.raises(SystemExit):
         bench_main.main(["--rate-limited-only", "--rate-limited-size", "none"])
+
+
+def test_incremental_nothing_changed_reads_one_log_page_and_no_quicksight(smoke):
+    results, _ = smoke
+    [row] = results["incremental"]
+    assert row["size"] == "1k" and row["full"]["cursor_stored"]
+    nothing = row["nothing"]
+    assert nothing["mode"] == "incremental" and nothing["fallback_reason"] is None
+    assert nothing["okta_calls"] == {"GET /api/v1/logs": 1}
+    assert nothing["quicksight_calls"] == {}
+    assert row["baseline"]["okta_calls"][measure.OKTA_USER_GROUPS] == row["app_users"]
+
+
+def test_incremental_churn_makes_the_days_changes_within_the_budget_and_converges(smoke):
+    results, _ = smoke
+    [row] = results["incremental"]
+    churn = row["churn"]
+    assert churn["modes"] == {"incremental": row["slices"]} and churn["fallbacks"] == []
+    assert churn["outcomes"] == {"success": row["slices"]}
+    changes = churn["changes"]
+    assert churn["changed_people"] == changes["joiners"] + changes["leavers"] + changes["movers"]
+    for op in ("RegisterUser", "DeleteUser", "CreateGroupMembership"):
+        assert churn["quicksight_calls"].get(op, 0) == churn["expected_writes"][op], op
+    assert churn["calls"]["okta"] <= 5 * churn["changed_people"]
+    assert churn["calls"]["qs_reads"] <= 10 * churn["changed_people"]
+    # the full run after the day finds nothing to write: the incremental runs converged
+    after = row["full_after"]
+    assert after["mode"] == "full" and after["outcome"] == "success"
+    assert measure.split_quicksight(after["quicksight_calls"])["writes"] == {}
+    assert {t["target"][:40]: t["met"] for t in results["targets"] if t["target"].startswith("Incremental")} == {
+        "Incremental, nothing changed: at most 2 ": True,
+        "Incremental, per changed person: at most": True,
+        "Incremental at 10k, nothing changed: at ": None,  # judged at 10k only
+    }
+
+
+def test_the_incremental_rows_alone(tmp_path, migrated_home, capsys):
+    home = migrated_home(tmp_path / "airflow")
+    results = bench_main.main(["--incremental-only", "--incremental-sizes", "1k", "--slices", "3", "--no-baseline",
+                               "--json", str(tmp_path / "inc.json"), "--airflow-home", str(home)])
+    assert "workloads" not in results  # nothing else ran
+    [row] = results["incremental"]
+    assert row["slices"] == 3 and row["churn"]["modes"] == {"incremental": 3}
+    assert "baseline" not in row
+    out = capsys.readouterr().out
+    assert "| 1k | a day's churn in 3 runs | 3 |" in out and "| target | measured | met |" in out
+    assert json.loads((tmp_path / "inc.json").read_text())["incremental"][0]["slices"] == 3
+    with pytest.raises(SystemExit):
+        bench_main.main(["--incremental-only", "--incremental-sizes", "2k"])
