@@ -71,6 +71,9 @@ class MemoryVariables:
     def set(self, key: str, value) -> None:
         self.values[key] = value
 
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
 
 class RetryCounter(logging.Handler):
     """Counts retries from the clients' own log records (Okta client warnings, botocore's retry handler)."""

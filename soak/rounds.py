@@ -9,7 +9,7 @@ groups and memberships.
 The faulty run of a round draws its mode (from a second seeded stream, so
 the rounds' changes and faults stay those of the seed): full, incremental
 (the cursor kept across rounds in the soak's Variable store, sometimes past
-the log's retention or with a small bound on events, so fallbacks happen),
+the log's retention or deleted, or with a small bound on events, so fallbacks happen),
 or on-demand (``only_users``: 1-3 people the round changed, sometimes one it
 did not, rarely a login Okta does not know). Its Okta and QuickSight read
 faults move to the calls that mode makes. The clean run stays full.
@@ -221,10 +221,13 @@ def _draw_mode(rng: random.Random, variables: MemoryVariables, dag_id: str, okta
     mode = rng.choice(MODES)
     if mode == "incremental":
         key = cursor_key(dag_id)
-        if variables.get(key) and rng.random() < 0.06:  # the incremental schedule was off for three months
+        draw = rng.random()
+        if variables.get(key) and draw < 0.06:  # the incremental schedule was off for three months
             cursor = json.loads(variables.get(key))
             variables.set(key, json.dumps({**cursor, "saved_at": time.time() - EXPIRED_CURSOR_AGE_S}))
-        return mode, {"mode": "incremental"}, [], [], SMALL_EVENT_BOUND if rng.random() < 0.1 else None
+        elif variables.get(key) and draw < 0.1:  # an admin deleted the Variable
+            variables.delete(key)
+        return mode, {"mode": "incremental"}, [], [], SMALL_EVENT_BOUND if rng.random() < 0.2 else None
     if mode == "full":
         return mode, {}, [], [], None
     changed = [uid for uid in changed_people(okta_before, okta) if uid != "00uadmin"]
