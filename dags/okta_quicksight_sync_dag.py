@@ -21,7 +21,7 @@ from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
-from airflow.sdk import DAG, Param, Variable, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, Variable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 # Airflow puts dags/ and plugins/ on sys.path, not include/: unless the sync's packages are already
@@ -30,7 +30,8 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 if find_spec("okta_quicksight_airflow") is None:
     sys.path.append(str(Path(__file__).resolve().parents[1] / "include"))
 
-from okta_quicksight_airflow import run_bookkeeping, sync_tasks
+from okta_quicksight_airflow import run_bookkeeping, run_outcome, sync_tasks
+from okta_quicksight_airflow import metrics, notifications
 from okta_quicksight_airflow.targets import load_targets_leniently
 from okta_quicksight_sync import deletions
 from okta_quicksight_sync.config import DEFAULT_SCHEDULE, TargetConfig
@@ -110,7 +111,14 @@ def plan_sync(target: dict):
             # Skipping here skips every write task without starting it; report still runs.
             ctx["ti"].xcom_push(key=run_bookkeeping.SUPERSEDED_KEY, value=run_bookkeeping.skipped_plan(target, reason))
             raise AirflowSkipException(reason)
-        return run_bookkeeping.publish_plan(ctx["ti"], sync_tasks.plan_sync(target, ctx["params"]))
+        planned = run_bookkeeping.publish_plan(ctx["ti"], sync_tasks.plan_sync(target, ctx["params"]))
+        config = TargetConfig.from_dict(planned["config"])
+        if deletions.route(deletions.summary(planned["plan"]), ctx["params"], config.approval) != deletions.APPLY:
+            # Held: the approval page (with each leaver's assets) for the approval step, and the held mail.
+            qs = sync_tasks.QuickSightSide(config)
+            run_outcome.on_held(ctx["ti"], planned, qs.handover, ctx)
+            planned = sync_tasks.with_calls(planned, {"quicksight": qs.api_calls})
+        return planned
 
     return plan_sync()
 
@@ -140,36 +148,62 @@ def deprovision(planned: dict, summary: dict, approval: str, groups_done: dict |
     return done
 
 
-@task(trigger_rule="all_done", pool="default_pool", retries=0, multiple_outputs=False)
-def report(planned: dict | None, groups_done: dict | None, users_done: dict | None, deprovisioned: dict | None):
-    ctx = get_current_context()
-    ti = ctx["ti"]
-    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ctx["run_id"]]).get(ctx["run_id"], {})
-    failed = run_bookkeeping.failed_tasks(states, besides="report")
-    planned = planned or ti.xcom_pull(task_ids="plan_sync", key=run_bookkeeping.SUPERSEDED_KEY)
-    if not planned:
-        raise AirflowFailException(f"plan_sync did not produce a plan (failed tasks: {failed}); nothing was written")
-    if deprovisioned is None:
-        deprovisioned = sync_tasks.not_run_results(planned, failed)
-    out = sync_tasks.build_report(
-        planned, [groups_done, users_done, deprovisioned], failed_tasks=failed, finished_at=time.time()
-    )
-    log.info("Sync report\n%s", render_table(out))
-    if out["outcome"] == "failed":
-        ti.xcom_push(key=run_bookkeeping.REPORT_KEY, value=out)
-        raise AirflowFailException(f"{len(out['errors'])} item(s) failed; see the report above")
-    return out
+def directory_asset(dag_id: str, config: TargetConfig) -> Asset:
+    """The target's QuickSight directory as an Airflow asset: each run that ends well updates it, with its counts."""
+    where = config.aws_account_id or f"conn-{config.aws_conn_id}"
+    return Asset(name=f"quicksight_directory/{dag_id}", uri=f"quicksight://{where}/{config.namespace}/{dag_id}",
+                 group="okta_quicksight_sync")
+
+
+def report(target: dict, asset: Asset, *, asked: bool):
+    """The run's report, file, metrics, mails and note. The target is held by the task, not passed as an
+    argument (arguments are rendered as templates); ``asked``: the DAG has the approval step."""
+
+    @task(task_id="report", trigger_rule="all_done", pool="default_pool", retries=0, multiple_outputs=False,
+          outlets=[asset])
+    def report(planned: dict | None, groups_done: dict | None, users_done: dict | None, deprovisioned: dict | None):
+        ctx = get_current_context()
+        ti = ctx["ti"]
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ctx["run_id"]]).get(ctx["run_id"], {})
+        failed = run_bookkeeping.failed_tasks(states, besides="report")
+        planned = planned or ti.xcom_pull(task_ids="plan_sync", key=run_bookkeeping.SUPERSEDED_KEY)
+        if not planned:
+            # Nothing was planned, so nothing written; the people who run it still hear of it.
+            empty = {**run_bookkeeping.skipped_plan(target, ""), "superseded": None}
+            out = sync_tasks.build_report(empty, [], failed_tasks=failed or ["plan_sync"], finished_at=time.time())
+            run_outcome.after_run(ti, target, out, None, ctx)
+            raise AirflowFailException(f"plan_sync did not produce a plan (failed tasks: {failed}); nothing was written")
+        if deprovisioned is None:
+            deprovisioned = sync_tasks.not_run_results(planned, failed)
+        out = sync_tasks.build_report(
+            planned, [groups_done, users_done, deprovisioned], failed_tasks=failed, finished_at=time.time()
+        )
+        approval = run_outcome.approval_of(ti) if asked else None
+        if approval:
+            out["approval"] = approval
+        log.info("Sync report\n%s", render_table(out))
+        note = run_outcome.after_run(ti, planned["config"], out, approval, ctx)
+        log.info("Run note: %s", note)
+        if out["outcome"] == "failed":
+            ti.xcom_push(key=run_bookkeeping.REPORT_KEY, value=out)
+            raise AirflowFailException(f"{len(out['errors'])} item(s) failed; see the report above")
+        # Only a run whose report task succeeds updates the asset; its event carries the counts.
+        ctx["outlet_events"][asset].extra = metrics.asset_extra(out, note)
+        return out
+
+    return report
 
 
 def approve_deletions(config: TargetConfig):
     """The standard provider's approval step: reject, or no answer in time, deletes nothing."""
-    from airflow.providers.standard.operators.hitl import ApprovalOperator
+    from okta_quicksight_airflow.approval_step import DeletionApproval
 
-    return ApprovalOperator(
+    return DeletionApproval(
         task_id="approve_deletions",
         subject="Okta -> QuickSight sync: approve held deletions?",
-        body=run_bookkeeping.approval_body(),
+        body=run_outcome.approval_body(),
         defaults="Reject",
+        assigned_users=notifications.approvers_from(config.to_dict(), "approvers"),
         response_timeout=timedelta(hours=config.approval_timeout_h),
         pool="default_pool",
         retries=0,
@@ -203,7 +237,8 @@ def build_dag(dag_id: str, config: TargetConfig) -> DAG:
         if config.approval == "ui":
             gate >> approve_deletions(config) >> deprovisioned
         gate >> deprovisioned
-        gate >> report(planned, groups_done, users_done, deprovisioned)
+        report_task = report(config.to_dict(), directory_asset(dag_id, config), asked=config.approval == "ui")
+        gate >> report_task(planned, groups_done, users_done, deprovisioned)
     return built
 
 

@@ -147,10 +147,11 @@ def _where(dag_id: str, run_id: str, url: str | None) -> str:
     return f"DAG `{dag_id}`, run `{run_id}`" + (f": {url}" if url else "")
 
 
-def held_message(plan: dict, *, dag_id: str, run_id: str, assets: dict | None = None, url: str | None = None) -> Message:
+def held_message(plan: dict, *, dag_id: str, run_id: str, assets: dict | None = None, url: str | None = None,
+                 asset_totals: dict | None = None) -> Message:
     """Deletions wait for approval: the full approval page, so the reader can decide from the mail."""
     count = plan.get("deletion_count", 0)
-    text = (f"{_where(dag_id, run_id, url)}\n\n" + approval_markdown(plan, assets)
+    text = (f"{_where(dag_id, run_id, url)}\n\n" + approval_markdown(plan, assets, asset_totals=asset_totals)
             + "\nAnswer under Browse -> Required Actions in the Airflow UI.\n")
     return _message("held", f"[{dag_id}] {count} deletions wait for approval", text)
 
@@ -216,10 +217,11 @@ def send(settings: NotifySettings | None, messages: list[Message], context: dict
 
 
 def notify_held(target: dict, plan: dict, *, dag_id: str, run_id: str, assets: dict | None = None,
-                url: str | None = None, context: dict | None = None) -> list[str]:
-    """Deletions were held: tell the approvers (one line in the DAG's deletion_gate)."""
+                url: str | None = None, context: dict | None = None, asset_totals: dict | None = None) -> list[str]:
+    """Deletions were held: tell the approvers (from the DAG's plan step, with the approval page's assets)."""
     settings = settings_from(target, dag_id)
-    return send(settings, [held_message(plan, dag_id=dag_id, run_id=run_id, assets=assets, url=url)], context)
+    message = held_message(plan, dag_id=dag_id, run_id=run_id, assets=assets, url=url, asset_totals=asset_totals)
+    return send(settings, [message], context)
 
 
 def notify_run(target: dict, report: dict, *, dag_id: str, run_id: str, approval: dict | None = None,

@@ -4,8 +4,7 @@
   last converged run read both sides has nothing left to do.
 - The converged-at mark: the Variable ``<dag_id>.last_converged_at``.
 - Airflow's enums (run types, task states) compared by their value.
-- The XCom keys: the plan's deletion summary for the gate and the approval
-  text, and the report's two keys (its return value, or ``report`` when the
+- The XCom keys: the plan's deletion summary for the gate, and the report's two keys (its return value, or ``report`` when the
   task fails and Airflow keeps no return value).
 """
 
@@ -114,14 +113,6 @@ def publish_plan(ti, planned: dict) -> dict:
     """Push the plan's deletion summary beside the plan (the gate and the approval text read only it)."""
     ti.xcom_push(key=DELETIONS_KEY, value=deletions.summary(planned["plan"]))
     return planned
-
-
-def approval_body() -> str:
-    """The approval step's text, a template over plan_sync's deletion summary."""
-    return (
-        f"{{{{ ti.xcom_pull(task_ids='plan_sync', key='{DELETIONS_KEY}')['text'] }}}} "
-        "Approve to hand over their assets and delete them; reject (or let it time out) to delete nothing."
-    )
 
 
 def report_of(xcoms: dict) -> dict | None:

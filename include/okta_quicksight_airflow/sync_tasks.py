@@ -104,6 +104,15 @@ def plan_sync(target: dict, params: dict) -> dict:
     }
 
 
+def with_calls(planned: dict, calls: dict[str, dict[str, int]]) -> dict:
+    """The plan step's output with more API calls counted (e.g. the approval page's asset reads)."""
+    merged = {service: dict(counts) for service, counts in (planned.get("api_calls") or {}).items()}
+    for service, counts in calls.items():
+        for op, n in counts.items():
+            merged.setdefault(service, {})[op] = merged.get(service, {}).get(op, 0) + n
+    return {**planned, "api_calls": merged}
+
+
 def revalidated(planned: dict, params: dict) -> dict:
     """The approved plan, released, keeping only the deletions that a fresh read still plans.
 

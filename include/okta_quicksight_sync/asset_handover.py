@@ -224,6 +224,26 @@ class AssetHandover:
             )
         return user
 
+    # ---- what a user owns (read only) ------------------------------------------
+
+    def owned_assets(self, user_name: str, limit: int = 20) -> dict:
+        """What ``user_name`` owns directly, for the approval page: ``{"assets": [up to limit], "total": n}``.
+
+        The hand-over's own discovery (owner search, or the once-per-region listing
+        for list-only types), nothing written: the first ``limit`` are listed
+        ({type, id, region}), every one is counted. A failed read raises QuickSightError.
+        """
+        user_arn = self.principal_arn(user_name)
+        listed: list[dict] = []
+        total = 0
+        for region in self.regions:
+            for kind in ASSET_TYPES:
+                for asset_id in self._candidates(region, kind, user_arn):
+                    total += 1
+                    if len(listed) < limit:
+                        listed.append(asdict(AssetRef(kind.name, asset_id, region)))
+        return {"assets": listed, "total": total}
+
     # ---- the hand-over --------------------------------------------------------
 
     def handover(self, user_name: str, recipient_name: str) -> HandoverResult:

@@ -126,8 +126,10 @@ def outcome_sentence(report: dict, approval: dict | None = None) -> str:
                 "The other items were applied"
                 + (f"; {_plural(held, 'deletion')} wait for approval." if held else "."))
     if approval and approval["decision"] != "approved":
+        # Said as it was decided, not "held": a person (or the clock) said no.
         why = f"rejected by {_approval_by(approval)}" if approval["decision"] == "rejected" else "not answered in time"
-        return (f"**Held**: the approval was {why}, so {_plural(deletions.get('count', 0), 'deletion')} "
+        head = f"Rejected by {_approval_by(approval)}" if approval["decision"] == "rejected" else "Approval timed out"
+        return (f"**{head}**: the approval was {why}, so {_plural(deletions.get('count', 0), 'deletion')} "
                 "were not applied; everything else was.")
     if _deletions_held(report):
         reasons = "; ".join(deletions.get("reasons") or [])
@@ -208,14 +210,16 @@ def _asset_line(asset: dict) -> str:
 
 
 def approval_markdown(plan: dict, assets: dict[str, list[dict]] | None = None, *, limit: int = SECTION_LIMIT,
-                      assets_limit: int = ASSETS_PER_USER_LIMIT) -> str:
+                      assets_limit: int = ASSETS_PER_USER_LIMIT, asset_totals: dict[str, int] | None = None) -> str:
     """The approval page: what would be deleted, which assets would move to whom, and why it was held.
 
     ``plan`` is the plan as JSON (``Plan.to_dict()``); ``assets`` maps a
     departing user to the assets it owns ({type, id, region, name?}); a user
-    missing from it is shown without its assets (not read).
+    missing from it is shown without its assets (not read). ``asset_totals``
+    gives a user's full count when ``assets`` lists only the first few.
     """
     assets = assets or {}
+    asset_totals = asset_totals or {}
     recipient = plan.get("recipient") or "the asset recipient"
     users = list(plan.get("deprovision") or [])
     recreate = list(plan.get("recreate") or [])
@@ -230,12 +234,14 @@ def approval_markdown(plan: dict, assets: dict[str, list[dict]] | None = None, *
         if name not in assets:
             return [f"- {_code(name)}{extra}: owned assets not read"]
         owned = assets[name]
-        if not owned:
+        total = max(asset_totals.get(name, len(owned)), len(owned))
+        if not total:
             return [f"- {_code(name)}{extra}: owns no assets"]
-        out = [f"- {_code(name)}{extra}: {_plural(len(owned), 'asset')} {'moves' if len(owned) == 1 else 'move'} to {_code(recipient)}"]
-        out += [f"    - {_asset_line(a)}" for a in owned[:assets_limit]]
-        if len(owned) > assets_limit:
-            out.append(f"    - ... and {len(owned) - assets_limit} more")
+        out = [f"- {_code(name)}{extra}: {_plural(total, 'asset')} {'moves' if total == 1 else 'move'} to {_code(recipient)}"]
+        shown = owned[:assets_limit]
+        out += [f"    - {_asset_line(a)}" for a in shown]
+        if total > len(shown):
+            out.append(f"    - ... and {total - len(shown)} more")
         return out
 
     def capped_blocks(blocks: list[list[str]]) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "dags"
+PLUGINS_FOLDER = REPO / "plugins"  # the run-notes listener acts under dag.test() as in the scheduler
 
 
 def prepare(home: Path | None = None, *, migrate: bool = True) -> Path:
@@ -28,6 +29,7 @@ def prepare(home: Path | None = None, *, migrate: bool = True) -> Path:
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",

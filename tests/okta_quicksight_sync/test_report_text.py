@@ -82,6 +82,8 @@ def test_approval_answers_in_the_note_and_the_first_line():
     assert run_note(held, {"decision": "rejected", "by": "alice"}) == "rejected by alice: 3 deletions not applied"
     assert run_note(held, {"decision": "timed_out", "by": None}) == "approval timed out: 3 deletions not applied"
     assert "rejected by alice" in outcome_sentence(held, {"decision": "rejected", "by": "alice"})
+    assert outcome_sentence(held, {"decision": "rejected", "by": "alice"}).startswith("**Rejected by alice**: ")
+    assert outcome_sentence(held, {"decision": "timed_out", "by": None}).startswith("**Approval timed out**: ")
 
     _, approved = _report(cfg, okta([ou("u1")]), memory, deletions_allowed=True)
     assert run_note(approved, {"decision": "approved", "by": "bob"}) == "approved by bob: 3 deleted"
