@@ -13,6 +13,7 @@ import logging
 
 from okta_quicksight_sync.plan import STEP_DEPROVISION, STEP_GROUPS, STEP_USERS, Plan
 from okta_quicksight_sync.ports import Directory, Handover
+from okta_quicksight_sync.progress import Progress
 from okta_quicksight_sync.results import ALREADY, DONE, FAILED, HELD, PLANNED, SKIPPED, result
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,10 @@ def apply_user_sync(plan: Plan, directory: Directory, dry_run: bool = False, ear
     results = _planned_items(plan, STEP_USERS)
     failed_groups = _failed_creations(earlier_results)
     failed_users: dict[str, str] = {}
+    # A first sync registers thousands: a line every 1,000 writes or 30 s with rate and time left.
+    total = (len(plan.register) + len(plan.update) + sum(len(u) for u in plan.add_members.values())
+             + sum(len(u) for u in plan.remove_members.values()))
+    progress = Progress("QuickSight user and membership writes" + (" (dry run)" if dry_run else ""), total)
     for reg in plan.register:
         res = _write(
             "register_user", reg["user_name"], f"new {reg['role']}",
@@ -87,13 +92,16 @@ def apply_user_sync(plan: Plan, directory: Directory, dry_run: bool = False, ear
         if res["status"] == FAILED:
             failed_users[reg["user_name"]] = res["reason"]
         results.append(res)
+        progress.step()
     for upd in plan.update:
         results.append(_write(
             "update_user", upd["user_name"], upd["reason"],
             lambda u=upd: directory.update_user(u["user_name"], u["email"], u["role"]), dry_run,
         ))
+        progress.step()
     for group, users in plan.add_members.items():
         for user in users:
+            progress.step()
             item = member_item(group, user)
             if group in failed_groups:
                 results.append(result("add_member", item, SKIPPED, f"group {group!r} was not created: {failed_groups[group]}"))
@@ -106,10 +114,13 @@ def apply_user_sync(plan: Plan, directory: Directory, dry_run: bool = False, ear
                 ))
     for group, users in plan.remove_members.items():
         for user in users:
+            progress.step()
             results.append(_write(
                 "remove_member", member_item(group, user), "not a member in Okta",
                 lambda g=group, u=user: directory.remove_member(g, u), dry_run,
             ))
+    if total:
+        progress.finish()
     return results
 
 

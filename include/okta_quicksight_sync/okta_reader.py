@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from okta_quicksight_sync.model import OktaGroup, OktaSnapshot, OktaUser
+from okta_quicksight_sync.progress import Progress
 
 
 class OktaDataError(ValueError):
@@ -25,10 +26,14 @@ def read_okta(okta, app_id: str, *, wants_members: Callable[[str, str], bool] | 
     Members that are not app users are dropped: no rule of the contract
     looks at them.
     """
+    # A 100k-user app reads for many minutes: a line every 1,000 items or 30 s, none per item.
     users: dict[str, OktaUser] = {}
+    progress = Progress("reading Okta app users")
     for app_user in okta.iter_app_users(app_id):
         user = app_user_to_model(app_user)
         users[user.id] = user
+        progress.step()
+    progress.finish()
 
     groups: dict[str, OktaGroup] = {}
     for assignment in okta.iter_app_groups(app_id):
@@ -43,6 +48,7 @@ def read_okta(okta, app_id: str, *, wants_members: Callable[[str, str], bool] | 
             raise OktaDataError(f"Okta group {group_id} has no profile.name")
         groups[group_id] = OktaGroup(id=group_id, name=name, type=embedded.get("type") or "OKTA_GROUP")
 
+    progress = Progress(f"reading the members of {len(groups):,} Okta app groups")
     for group_id, group in list(groups.items()):
         if wants_members is not None and not wants_members(group.name, group.type):
             continue
@@ -51,7 +57,9 @@ def read_okta(okta, app_id: str, *, wants_members: Callable[[str, str], bool] | 
             member_id = member.get("id")
             if member_id in users:
                 member_ids.append(member_id)
+            progress.step()
         groups[group_id] = OktaGroup(group.id, group.name, group.type, tuple(member_ids))
+    progress.finish()
     return OktaSnapshot(users=users, groups=groups)
 
 
