@@ -67,6 +67,8 @@ class AirflowProcesses:
     user: str = DEFAULT_USER
     password: str = DEFAULT_PASSWORD
     settings: dict[str, str] = field(default_factory=dict)
+    # More UI users (name -> password, role admin), e.g. the one a target names in ``approvers``.
+    extra_users: dict[str, str] = field(default_factory=dict)
     dags_folder: Path = DAGS_FOLDER
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -112,7 +114,7 @@ class AirflowProcesses:
                 "AIRFLOW__API__BASE_URL": self.api_url,
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
                 "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.user}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:admin" for u in [self.user, *self.extra_users]),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "simple_auth_manager_passwords.json"),
                 "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
                 "PYTHONUNBUFFERED": "1",
@@ -128,7 +130,7 @@ class AirflowProcesses:
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         passwords = self.home / "simple_auth_manager_passwords.json"
-        passwords.write_text(json.dumps({self.user: self.password}))
+        passwords.write_text(json.dumps({self.user: self.password, **self.extra_users}))
         passwords.chmod(0o600)
         self.cli("db", "migrate", timeout=600)
         self.cli("pools", "import", str(POOLS_FILE))

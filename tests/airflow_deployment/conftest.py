@@ -32,6 +32,7 @@ from scenario_harness.runner import target_of
 FILES = Path(__file__).parent / "files"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+APPROVER, APPROVER_PASSWORD = "alice", "alice-approves"  # a second UI user, the deploy_approvers target's approver
 # A Redis database of its own, so nothing else on this Redis sees our Celery queue.
 REDIS_DB = 11
 READ_PREFIXES = ("List", "Describe", "Search", "sts:")
@@ -160,6 +161,10 @@ def _targets(scheduled_at: datetime) -> dict[str, tuple[dict, str | None, dict]]
         "deploy_scheduled": (first, f"{scheduled_at.minute} {scheduled_at.hour} * * *", {}),
         "deploy_manual": (copy.deepcopy(first), None, {}),
         "deploy_approval": (held, None, {}),
+        # The browser test answers this one's approvals in the UI.
+        "deploy_browser_approval": (copy.deepcopy(held), None, {}),
+        # Only the approver named in the target may answer its approval.
+        "deploy_approvers": (copy.deepcopy(held), None, {}),
         # Daily, so it can be backfilled; an Okta read gives up after one retry, so outages fail fast.
         "deploy_outage": (okta_down, "0 3 * * *", {"max_retries": 1}),
         "deploy_kill": (slow_writes, None, {}),
@@ -198,6 +203,8 @@ def deployment():
         # The production graph: held deletions wait for a person; a failed task is retried once, soon.
         target = {**target_of(scn), "schedule": schedule, "approval": "ui", "task_retries": 1, "retry_delay_s": 1,
                   "okta_conn_id": f"okta_{dag_id}", "aws_conn_id": f"aws_{dag_id}"}
+        if dag_id == "deploy_approvers":
+            target["approvers"] = [APPROVER]
         okta = OktaServer(scn["okta"], scn.get("faults"), app_id=target["okta_app_id"])
         quicksight = RecordingQuickSightServer(scn["quicksight"], scn.get("faults"))
         okta.start()
@@ -217,6 +224,7 @@ def deployment():
         sql_alchemy_conn=db_url.replace("postgresql://", "postgresql+psycopg2://"),
         executor="CeleryExecutor",
         api_port=free_port(),
+        extra_users={APPROVER: APPROVER_PASSWORD},
         settings={
             **settings,
             "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",

@@ -87,6 +87,46 @@ def test_held_deletions_wait_for_a_person_reject_then_approve(deployment):
     _assert_state(target, {**held_state, "users": [u for u in held_state["users"] if u["user_name"] not in leavers]})
 
 
+def _note(api, dag_id: str, run_id: str, timeout: float = 30) -> str | None:
+    """The run's note, which the run-notes listener sets in the scheduler as the run ends."""
+    deadline = time.monotonic() + timeout
+    while True:
+        note = api.run(dag_id, run_id).get("note")
+        if note or time.monotonic() > deadline:
+            return note
+        time.sleep(1)
+
+
+def test_only_the_configured_approver_can_answer_and_the_run_says_who_rejected(deployment):
+    """approvers: ["alice"]: the admin's answer is refused (403), alice's Reject is taken and named."""
+    from scenario_harness.local_airflow import AirflowApi
+
+    from tests.airflow_deployment.conftest import APPROVER, APPROVER_PASSWORD
+
+    target = deployment.targets["deploy_approvers"]
+    api = deployment.api  # logged in as the admin, who is not an approver of this target
+    held_state = _expected(target)
+    run_id = api.trigger(target.dag_id, {"dry_run": False, "allow_deletions": False})
+    api.wait_for_task(target.dag_id, run_id, "approve_deletions", ("awaiting_input",))
+    detail = api.call("GET", f"/dags/{target.dag_id}/dagRuns/{run_id}/taskInstances/approve_deletions/-1/hitlDetails")
+    assert detail["assigned_users"] == [{"id": APPROVER, "name": APPROVER}]
+    count = api.xcom(target.dag_id, run_id, "plan_sync", "deletions")["count"]
+    assert detail["body"].startswith(f"**{count} deletions wait for your approval.**")
+    assert "## Users to delete" in detail["body"]
+    with pytest.raises(RuntimeError, match="403"):
+        api.answer_approval(target.dag_id, run_id, "approve_deletions", "Approve")
+    assert api.task_instances(target.dag_id, run_id)["approve_deletions"]["state"] == "awaiting_input"
+
+    alice = AirflowApi(deployment.airflow.api_url, APPROVER, APPROVER_PASSWORD)
+    alice.answer_approval(target.dag_id, run_id, "approve_deletions", "Reject")
+    assert api.wait_for_run(target.dag_id, run_id)["state"] == "success"
+    report = api.xcom(target.dag_id, run_id, "report")
+    assert report["approval"] == {"decision": "rejected", "by": APPROVER}
+    assert _note(api, target.dag_id, run_id) == f"rejected by {APPROVER}: {count} deletions not applied"
+    _assert_state(target, held_state)
+    assert not [w for w in target.quicksight.writes() if w[2] == "DeleteUser"]
+
+
 def _last_tick(hour: int = 3) -> datetime:
     """The latest daily cron tick at ``hour``:00 UTC that is not in the future."""
     tick = _day(0, hour)
