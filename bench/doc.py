@@ -482,7 +482,16 @@ def judge_incremental(rows: list[dict]) -> list[dict]:
         if full_runs:
             causes.append(f"{r['size']}: {full_runs} of the runs went full: " + "; ".join(c["fallbacks"][:3]))
         elif not good:
-            causes.append(f"{r['size']}: see the incremental table (per person above the budget)")
+            ops = c.get("quicksight_calls") if reads > 10 else c.get("okta_calls")
+            per_op = ", ".join(f"{op} {n / people:.2f}" for op, n in sorted((ops or {}).items())
+                               if reads <= 10 or op in measure.IDENTITY_READS)
+            causes.append(f"{r['size']}: {'QuickSight reads' if reads > 10 else 'Okta calls'} per changed person by "
+                          f"operation: {per_op or 'not recorded'}. A person's re-read asks DescribeUser for each "
+                          "candidate identity (every role of the target: 3 here), ListUserGroups for each that "
+                          "exists, and DescribeGroup for each group the person is or should be in (about 5 per "
+                          "person in these orgs, one more for a mover), so a two-role person in 5 groups costs 10 or "
+                          "more; leavers add the asset recipient's check before the hand-over "
+                          "(okta_quicksight_sync.scoped_read)")
     targets.append({"target": "Incremental, per changed person: at most 5 Okta calls and 10 QuickSight reads, plus the writes",
                     "figure": "; ".join(parts), "met": ok, "cause": "; ".join(causes)})
 
