@@ -276,21 +276,9 @@ def identities_of(target: dict, okta: dict, uid: str) -> set[str]:
     return {f"{role}/{session}" for role in target["saml_roles"] for session in sessions}
 
 
-# An on-demand run takes the app's groups from the cursor (incremental_run.plan_only_users), so a
-# group assigned to the app since the cursor was stored is not synced for the named people: the soak
-# counts those memberships instead of reporting them (the next incremental or full run adds them).
-# Set to False once on-demand runs read the app's groups from Okta; the soak then checks them too.
-ON_DEMAND_KNOWS_ONLY_CURSOR_APP_GROUPS = True
 
 
-def groups_newer_than(target: dict, okta: dict, known_app_group_ids) -> set[str]:
-    """QuickSight names of the desired groups whose Okta group is not among ``known_app_group_ids``."""
-    known = set(known_app_group_ids)
-    return {name for gid, name in desired_of(target, okta).group_names.items() if gid not in known}
-
-
-def scoped_differences(target: dict, okta: dict, state: dict, *, user_ids=(), group_ids=(), group_names=(),
-                       skip_groups=()) -> list[str]:
+def scoped_differences(target: dict, okta: dict, state: dict, *, user_ids=(), group_ids=(), group_names=()) -> list[str]:
     """After a converged scoped run: QuickSight equals the desired state for what the run looked at.
 
     - each Okta user read: its desired identities exist with email and role, its other managed ones
@@ -298,8 +286,6 @@ def scoped_differences(target: dict, okta: dict, state: dict, *, user_ids=(), gr
     - each Okta group read whole: its QuickSight group exists with exactly the desired managed members,
       or, no longer an app group, no managed group carries its marker;
     - each QuickSight group asked about that should exist does.
-
-    ``skip_groups``: QuickSight group names left out of the people's checks (see ``ON_DEMAND_KNOWS_ONLY_CURSOR_APP_GROUPS``).
     """
     out: list[str] = []
     want = desired_of(target, okta)
@@ -320,16 +306,12 @@ def scoped_differences(target: dict, okta: dict, state: dict, *, user_ids=(), gr
         for name in sorted((mine & set(managed)) - set(want.users)):
             out.append(f"person {uid}: user {name} should have been deprovisioned")
         for group_name, members in sorted(want.groups.items()):
-            if group_name in skip_groups:
-                continue
             for name in sorted(mine & members):
                 if group_name not in groups:
                     out.append(f"person {uid}: desired group {group_name} missing (wants {name} in it)")
                 elif name not in groups[group_name].get("members", []):
                     out.append(f"person {uid}: {name} missing from group {group_name}")
         for group_name, group in sorted(groups.items()):
-            if group_name in skip_groups:
-                continue
             for name in sorted(mine & set(group.get("members", [])) - want.groups.get(group_name, set())):
                 out.append(f"person {uid}: {name} should not be in group {group_name}")
     by_marker = _by_marker(target, groups)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from soak.driver import LocalSync, MemoryVariables
 from soak import oracle
-from soak.oracle import (ROLE_ORDER, convergence_differences, cursor_violations, desired_of, groups_newer_than,
+from soak.oracle import (ROLE_ORDER, convergence_differences, cursor_violations, desired_of,
                          identities_of, invariant_violations, is_managed_group, kept_groups, on_demand_violations,
                          scoped_differences)
 from soak.world import (World, changed_people, create_assets, initial_scenario, join_unmanaged_groups,
@@ -265,14 +265,7 @@ def _check_faulty_run(stats: SoakStats, target: dict, okta: dict, result, named:
         stats.scoped["converged incremental runs: people checked"] += len(looked_at.get("okta_users", ()))
         stats.scoped["converged incremental runs: groups read whole checked"] += len(looked_at.get("okta_groups", ()))
     elif planned.get("mode") == "only_users":
-        skip = set()
-        if oracle.ON_DEMAND_KNOWS_ONLY_CURSOR_APP_GROUPS and cursor and cursor.get("app_group_ids") is not None:
-            skip = groups_newer_than(target, okta, cursor["app_group_ids"])
-            want = desired_of(target, okta)
-            mine = set().union(*(identities_of(target, okta, uid) for uid in named)) if named else set()
-            stats.scoped["on-demand: memberships in app groups newer than the cursor (left to the next run)"] += sum(
-                len(want.groups[g] & mine) for g in skip)
-        out += scoped_differences(target, okta, after, user_ids=named, skip_groups=skip)
+        out += scoped_differences(target, okta, after, user_ids=named)
         stats.scoped["converged on-demand runs: people checked"] += len(named)
     else:
         out += convergence_differences(target, okta, after)

@@ -148,9 +148,9 @@ def plan_only_users(target: dict, params: dict, *, dag_id: str, variables) -> di
     qs = sync_tasks.QuickSightSide(config)
     cursor = load_cursor(variables, dag_id) or {}
     resolved = resolve_user_ids(okta, entries)
-    app_groups = cursor.get("app_group_ids")
-    if app_groups is None:
-        app_groups = [g["id"] for g in okta.iter_app_groups(config.okta_app_id) if g.get("id")]
+    # The app's groups as they are now (one page per 200), not as the cursor last saw them: a group
+    # assigned to the app since then is one a named person must be put into.
+    app_groups = [g["id"] for g in okta.iter_app_groups(config.okta_app_id) if g.get("id")]
     ids = {entry: uid for entry, uid in resolved.items() if uid}
     names = {}
     for entry, uid in ids.items():

@@ -66,7 +66,7 @@ def _check_adopted(config: TargetConfig, scope: Scope) -> None:
 
 
 def _groups_not_read(config: TargetConfig, scope: Scope) -> dict[str, OktaGroup]:
-    """Managed QuickSight groups of app groups this read did not reach, as Okta groups none of the
+    """Managed QuickSight groups of Okta groups this read did not reach, as Okta groups none of the
     people read is in: they stay, and a read person Okta no longer has in them leaves them."""
     own = Ownership(config)
     out = {}
@@ -81,8 +81,9 @@ def _groups_not_read(config: TargetConfig, scope: Scope) -> dict[str, OktaGroup]
             continue
         if okta_id in scope.okta.groups or okta_id in scope.okta.read_group_ids:
             continue
-        if okta_id in scope.okta.app_group_ids:
-            out[okta_id] = OktaGroup(okta_id, name[len(config.group_prefix):], "OKTA_GROUP", ())
+        # Still an app group, or one that left the app (a full run deletes it): either way the people read
+        # leave it unless Okta has them in it; the group itself is deleted only by a run that read it whole.
+        out[okta_id] = OktaGroup(okta_id, name[len(config.group_prefix):], "OKTA_GROUP", ())
     return out
 
 
