@@ -25,7 +25,7 @@ COPY --chown=airflow:0 dags/ ${PROJECT_DIR}/dags/
 USER airflow
 WORKDIR ${PROJECT_DIR}
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requirements.txt ./plugins \
-    && python -c "import okta_provider.provider_info" \
+    && python -c "import okta_provider.get_provider_info" \
     && test ! -e include/local_servers && test ! -e include/scenario_harness
 # The object-storage XCom path of docker-compose.yaml: created here so its named volume is
 # owned by the airflow user and writable by group 0 (compose runs as AIRFLOW_UID:0).

@@ -51,7 +51,7 @@ class _RetryLog:
                     probe.refusals += 1
                     probe.max_in_a_row = max(probe.max_in_a_row, int(m.group(1)))
 
-        logger = logging.getLogger("okta_provider.okta_client")
+        logger = logging.getLogger("okta_provider.client")
         logger.addHandler(Handler(level=logging.WARNING))
         logger.setLevel(min(logger.level or logging.WARNING, logging.WARNING))
 
@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
 
     logging.getLogger("okta_quicksight_sync.apply").setLevel(logging.ERROR)
     from okta_quicksight_airflow import sync_tasks  # noqa: F401 - imports counted before the run starts
-    from okta_provider.okta_hook import OktaHook  # noqa: F401
+    from okta_provider.hooks.okta import OktaHook  # noqa: F401
 
     from bench.measure import peak_rss_mb
 

@@ -91,7 +91,7 @@ class RetryCounter(logging.Handler):
 
     def __enter__(self) -> RetryCounter:
         self._saved = []
-        for name, level in (("okta_provider.okta_client", logging.WARNING), ("botocore.retries.standard", logging.DEBUG)):
+        for name, level in (("okta_provider.client", logging.WARNING), ("botocore.retries.standard", logging.DEBUG)):
             logger = logging.getLogger(name)
             self._saved.append((logger, logger.level, logger.propagate))
             logger.addHandler(self)

@@ -84,8 +84,8 @@ def max_events() -> int:
 
 def plan_incremental(target: dict, params: dict, *, dag_id: str, variables, now: float | None = None) -> dict:
     """Plan from the System Log since the cursor; a full plan (sync_tasks.plan_sync) with the reason when it must."""
-    from okta_provider.okta_errors import OktaError
-    from okta_provider.okta_hook import OktaHook
+    from okta_provider.errors import OktaError
+    from okta_provider.hooks.okta import OktaHook
 
     started = time.time()
     now = started if now is None else now
@@ -139,7 +139,7 @@ def plan_only_users(target: dict, params: dict, *, dag_id: str, variables) -> di
     """Plan just the people ``params['only_users']`` names (Okta logins or ids); nobody else is touched.
 
     An entry Okta does not know is reported failed with what to check; the cursor is not moved."""
-    from okta_provider.okta_hook import OktaHook
+    from okta_provider.hooks.okta import OktaHook
 
     started = time.time()
     entries = only_users_of(params)
@@ -204,8 +204,8 @@ def advance_cursor(dag_id: str, planned: dict, converged: bool, variables) -> di
     when it started reading (its fallback's log read, or a read from its start time), with its
     managed totals and the app's groups. An on-demand run, a dry run or a run that did not converge
     leaves it where it was, and so does a full run whose log read fails (the old cursor is still safe)."""
-    from okta_provider.okta_errors import OktaError
-    from okta_provider.okta_hook import OktaHook
+    from okta_provider.errors import OktaError
+    from okta_provider.hooks.okta import OktaHook
 
     plan = planned.get("plan") or {}
     if not converged or plan.get("dry_run") or planned.get("superseded") or planned.get("mode") == MODE_ONLY_USERS:

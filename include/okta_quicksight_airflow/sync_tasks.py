@@ -80,7 +80,7 @@ class QuickSightSide:
 
 def plan_sync(target: dict, params: dict) -> dict:
     """Read both sides in full and plan; any failed read raises, so nothing is planned from a partial read."""
-    from okta_provider.okta_hook import OktaHook
+    from okta_provider.hooks.okta import OktaHook
 
     started = time.time()
     config = resolve_config(target)

@@ -330,8 +330,8 @@ def test_token_endpoint_issues_bearer_tokens_and_checks_them(serve, service_key)
 
 
 def test_dpop_bound_token_needs_a_matching_proof(serve, service_key):
-    from okta_provider.okta_auth import OAuthServiceAppAuth
-    from okta_provider.okta_client import OktaClient
+    from okta_provider.auth import OAuthServiceAppAuth
+    from okta_provider.client import OktaClient
 
     key, jwk = service_key
     from cryptography.hazmat.primitives import serialization

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from okta_provider.okta_auth import OAuthServiceAppAuth, SswsAuth
-from okta_provider.okta_client import APP_GROUPS, APP_USERS, GROUP_MEMBERS, OktaClient, normalize_org_url
-from okta_provider.okta_errors import (
+from okta_provider.auth import OAuthServiceAppAuth, SswsAuth
+from okta_provider.client import APP_GROUPS, APP_USERS, GROUP_MEMBERS, OktaClient, normalize_org_url
+from okta_provider.errors import (
     OktaAppNotFoundError,
     OktaAuthError,
     OktaConfigError,

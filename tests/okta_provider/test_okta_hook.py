@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from local_servers.okta_org import numbered_org
-from okta_provider.okta_client import APP_GROUPS, APP_USERS, GROUP_MEMBERS
-from okta_provider.okta_errors import OktaAuthError, OktaConfigError, OktaError
-from okta_provider.okta_hook import OktaHook
+from okta_provider.client import APP_GROUPS, APP_USERS, GROUP_MEMBERS
+from okta_provider.errors import OktaAuthError, OktaConfigError, OktaError
+from okta_provider.hooks.okta import OktaHook
 
 APP_ID = "0oaqs1"
 REPO = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def test_providers_manager_lists_the_okta_connection_type(tmp_path):
         tmp_path,
     )
     info = json.loads(out.strip().splitlines()[-1])
-    assert info["hook"] == "okta_provider.okta_hook.OktaHook"
+    assert info["hook"] == "okta_provider.hooks.okta.OktaHook"
     assert info["testable"] is True
     assert "extra__okta__client_id" in info["widgets"] and "extra__okta__private_key" in info["widgets"]
     assert info["behaviour"]["relabeling"]["host"] == "Okta org URL"
@@ -117,17 +117,19 @@ def test_plugins_folder_does_not_reimport_the_provider(tmp_path):
         "import sys, json\n"
         "from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory\n"
         "plugins, errors = _load_plugins_from_plugin_directory('{folder}')\n"
-        "print(json.dumps({{'stems': sorted(m for m in ('okta_hook', 'okta_client', 'okta_auth', 'okta_errors', 'provider_info') if m in sys.modules), 'errors': errors}}))\n"
+        "print(json.dumps({{'stems': sorted(m for m in ('okta', 'client', 'auth', 'errors', 'get_provider_info') if m in sys.modules), 'errors': errors}}))\n"
     )
     with_ignore = json.loads(_run_airflow_python(code.format(folder=REPO / "plugins"), tmp_path).strip().splitlines()[-1])
     assert with_ignore == {"stems": [], "errors": {}}
     # The control: the same folder without the ignore file gets its modules imported under bare names.
     bare = tmp_path / "plugins_copy"
     (bare / "okta_provider").mkdir(parents=True)
-    for f in (REPO / "plugins" / "okta_provider").glob("*.py"):
-        (bare / "okta_provider" / f.name).write_text(f.read_text())
+    for f in (REPO / "plugins" / "okta_provider").rglob("*.py"):
+        copy = bare / "okta_provider" / f.relative_to(REPO / "plugins" / "okta_provider")
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(f.read_text())
     without = json.loads(_run_airflow_python(code.format(folder=bare), tmp_path).strip().splitlines()[-1])
-    assert "okta_hook" in without["stems"]
+    assert "okta" in without["stems"]
 
 
 def test_plain_http_needs_the_explicit_opt_in_and_then_follows_its_own_next_links(airflow_okta_conn):

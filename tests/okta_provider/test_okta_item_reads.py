@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from okta_provider.okta_auth import OAuthServiceAppAuth, SswsAuth
-from okta_provider.okta_client import APP_GROUP, APP_USER, GROUP, USER, USER_GROUPS, OktaClient
-from okta_provider.okta_errors import (
+from okta_provider.auth import OAuthServiceAppAuth, SswsAuth
+from okta_provider.client import APP_GROUP, APP_USER, GROUP, USER, USER_GROUPS, OktaClient
+from okta_provider.errors import (
     OktaAppNotFoundError,
     OktaPermissionError,
     OktaTransientError,
     OktaUserNotFoundError,
 )
-from okta_provider.okta_hook import OktaHook
+from okta_provider.hooks.okta import OktaHook
 
 from local_servers.okta_org import numbered_org
 

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from okta_provider.okta_auth import SswsAuth
-from okta_provider.okta_client import SYSTEM_LOG, OktaClient
-from okta_provider.okta_errors import OktaLogCursorError, OktaLogStartError, OktaPermissionError, OktaTransientError
+from okta_provider.auth import SswsAuth
+from okta_provider.client import SYSTEM_LOG, OktaClient
+from okta_provider.errors import OktaLogCursorError, OktaLogStartError, OktaPermissionError, OktaTransientError
 
 from local_servers.okta_org import numbered_org
 
@@ -182,7 +182,7 @@ def test_exactly_one_start_point(okta_server):
 
 
 def test_a_token_without_the_log_scope_is_told_which_scope(okta_server, rsa_key):
-    from okta_provider.okta_auth import OAuthServiceAppAuth
+    from okta_provider.auth import OAuthServiceAppAuth
 
     pem, jwk = rsa_key
     section = {**numbered_org(), "oauth_clients": [{"client_id": "0oasvc1", "public_jwk": jwk, "scopes": ["okta.apps.read", "okta.groups.read"]}]}
@@ -194,7 +194,7 @@ def test_a_token_without_the_log_scope_is_told_which_scope(okta_server, rsa_key)
 
 
 def test_the_hook_reads_the_log_through_an_airflow_connection(okta_server, airflow_okta_conn):
-    from okta_provider.okta_hook import OktaHook
+    from okta_provider.hooks.okta import OktaHook
 
     server = okta_server()
     log_n(server, 2)

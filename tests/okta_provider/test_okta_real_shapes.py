@@ -14,9 +14,9 @@ import time
 import pytest
 
 from local_servers.okta_org import numbered_org as make_org
-from okta_provider.okta_auth import OAuthServiceAppAuth, SswsAuth
-from okta_provider.okta_client import APP_USERS, OktaClient
-from okta_provider.okta_errors import (
+from okta_provider.auth import OAuthServiceAppAuth, SswsAuth
+from okta_provider.client import APP_USERS, OktaClient
+from okta_provider.errors import (
     OktaAppNotFoundError,
     OktaAuthError,
     OktaFeatureUnavailableError,

@@ -11,8 +11,8 @@ import pytest
 
 from local_servers.okta_org import numbered_org
 from local_servers.okta_server import OktaServer
-from okta_provider.okta_auth import SswsAuth
-from okta_provider.okta_client import OktaClient
+from okta_provider.auth import SswsAuth
+from okta_provider.client import OktaClient
 from okta_quicksight_sync.okta_changes import SYNC_EVENT_TYPES, ChangeScope, log_filter, scope_changes
 
 APP = "0oaqs1"

@@ -9,8 +9,8 @@ from tests.okta_quicksight_sync.sync_builders import config, directory, ou, okta
 
 from local_servers.okta_org import numbered_org
 from local_servers.okta_server import OktaServer
-from okta_provider.okta_auth import SswsAuth
-from okta_provider.okta_client import OktaClient
+from okta_provider.auth import SswsAuth
+from okta_provider.client import OktaClient
 from okta_quicksight_sync.apply import apply_user_sync
 from okta_quicksight_sync.okta_reader import read_okta
 

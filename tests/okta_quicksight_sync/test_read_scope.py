@@ -10,8 +10,8 @@ from tests.okta_quicksight_sync.sync_builders import ADMIN, config
 
 from local_servers.okta_server import OktaServer
 from local_servers.quicksight_server import QuickSightServer
-from okta_provider.okta_auth import SswsAuth
-from okta_provider.okta_client import OktaClient
+from okta_provider.auth import SswsAuth
+from okta_provider.client import OktaClient
 from okta_quicksight_sync.quicksight_directory import QuickSightDirectory
 from okta_quicksight_sync.scoped_plan import plan_scope
 from okta_quicksight_sync.scoped_read import read_scope

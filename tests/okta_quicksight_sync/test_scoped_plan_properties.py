@@ -19,8 +19,8 @@ from tests.okta_quicksight_sync.memory_directory import MemoryAssetHandover, Mem
 from tests.okta_quicksight_sync.sync_builders import ACCOUNT, config, groups_config, state
 
 from local_servers.okta_server import OktaServer
-from okta_provider.okta_auth import SswsAuth
-from okta_provider.okta_client import OktaClient
+from okta_provider.auth import SswsAuth
+from okta_provider.client import OktaClient
 from okta_quicksight_sync.apply import apply_deprovision, apply_group_sync, apply_user_sync
 from okta_quicksight_sync.model import QsGroup, QsUser
 from okta_quicksight_sync.okta_changes import log_filter, scope_changes

@@ -16,8 +16,8 @@ from tests.okta_quicksight_sync.sync_builders import ADMIN, config
 from local_servers.okta_org import numbered_org
 from local_servers.okta_server import OktaServer
 from local_servers.quicksight_server import QuickSightServer
-from okta_provider.okta_auth import SswsAuth
-from okta_provider.okta_client import OktaClient
+from okta_provider.auth import SswsAuth
+from okta_provider.client import OktaClient
 from okta_quicksight_sync.model import OktaSnapshot
 from okta_quicksight_sync.okta_changes import scope_changes
 from okta_quicksight_sync.okta_reader import read_okta

@@ -28,7 +28,7 @@ def test_relative_links_resolve(doc):
 
 
 def test_okta_doc_names_the_connection_form_fields():
-    from okta_provider.provider_info import get_provider_info
+    from okta_provider.get_provider_info import get_provider_info
 
     (connection_type,) = get_provider_info()["connection-types"]
     form_fields = set(connection_type["conn-fields"])

@@ -163,5 +163,5 @@ def test_the_okta_provider_adds_itself_and_the_connection_form(platform, after_r
     done = platform.run(platform.python, "-W", "ignore", "-c", probe, cwd=tmp_path,
                         env=clean_env(AIRFLOW_HOME=str(tmp_path / "home"), AIRFLOW__CORE__LOAD_EXAMPLES="False"))
     info = json.loads(done.stdout.strip().splitlines()[-1])
-    assert info["hook"] == "okta_provider.okta_hook.OktaHook"
+    assert info["hook"] == "okta_provider.hooks.okta.OktaHook"
     assert "extra__okta__client_id" in info["fields"], info

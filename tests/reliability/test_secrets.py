@@ -23,9 +23,9 @@ from jwt.algorithms import RSAAlgorithm
 
 REPO = Path(__file__).resolve().parents[2]
 
-from okta_provider.okta_auth import SswsAuth  # noqa: E402
-from okta_provider.okta_client import OktaClient  # noqa: E402
-from okta_provider.okta_errors import OktaConfigError  # noqa: E402
+from okta_provider.auth import SswsAuth  # noqa: E402
+from okta_provider.client import OktaClient  # noqa: E402
+from okta_provider.errors import OktaConfigError  # noqa: E402
 
 from soak.driver import LocalSync  # noqa: E402
 
@@ -168,7 +168,7 @@ def test_no_secret_anywhere_after_whole_syncs(private_key, capfd, caplog):
 
 
 def test_reprs_hide_credentials(private_key):
-    from okta_provider.okta_auth import OAuthServiceAppAuth
+    from okta_provider.auth import OAuthServiceAppAuth
 
     pem, _, _ = private_key
     client = OktaClient("https://example.okta.com", SswsAuth(OKTA_TOKEN))
@@ -217,7 +217,7 @@ def test_loopback_http_and_https_are_accepted(url):
 
 
 def test_http_okta_connection_is_refused_through_the_hook(monkeypatch):
-    from okta_provider.okta_hook import OktaHook
+    from okta_provider.hooks.okta import OktaHook
 
     monkeypatch.setenv("AIRFLOW_CONN_OKTA_PLAIN", json.dumps({"conn_type": "okta", "host": "http://example.okta.com", "password": OKTA_TOKEN}))
     with pytest.raises(OktaConfigError) as info:

@@ -17,9 +17,9 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from okta_provider.okta_auth import OAuthServiceAppAuth, SswsAuth
-from okta_provider.okta_client import OktaClient
-from okta_provider.okta_errors import OKTA_READ_SCOPES, OktaConfigError, OktaError
+from okta_provider.auth import OAuthServiceAppAuth, SswsAuth
+from okta_provider.client import OktaClient
+from okta_provider.errors import OKTA_READ_SCOPES, OktaConfigError, OktaError
 
 
 def _mask(secret: str | None) -> None:

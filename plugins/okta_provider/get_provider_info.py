@@ -8,7 +8,7 @@ Extra fields are stored in the connection's extra JSON under these names.
 from __future__ import annotations
 
 CONNECTION_TYPE = "okta"
-HOOK_CLASS_NAME = "okta_provider.okta_hook.OktaHook"
+HOOK_CLASS_NAME = "okta_provider.hooks.okta.OktaHook"
 
 
 def get_provider_info() -> dict:
@@ -18,7 +18,7 @@ def get_provider_info() -> dict:
         "description": "Reads Okta app users, app groups and group members for the Okta to QuickSight sync.",
         "versions": ["0.1.0"],
         "hooks": [
-            {"integration-name": "Okta", "python-modules": ["okta_provider.okta_hook"]},
+            {"integration-name": "Okta", "python-modules": ["okta_provider.hooks.okta"]},
         ],
         "connection-types": [
             {

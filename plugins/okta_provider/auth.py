@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from okta_provider.okta_errors import OKTA_READ_SCOPES, OktaAuthError, OktaConfigError, OktaPermissionError
+from okta_provider.errors import OKTA_READ_SCOPES, OktaAuthError, OktaConfigError, OktaPermissionError
 
 if TYPE_CHECKING:
-    from okta_provider.okta_client import OktaClient
+    from okta_provider.client import OktaClient
 
 TOKEN_PATH = "/oauth2/v1/token"
 TOKEN_ENDPOINT = f"POST {TOKEN_PATH}"

@@ -36,8 +36,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import requests
 
-from okta_provider import okta_errors as errors
-from okta_provider.okta_errors import (
+from okta_provider import errors
+from okta_provider.errors import (
     SYSTEM_LOG,
     OktaConfigError,
     OktaError,
@@ -110,7 +110,7 @@ def normalize_org_url(org_url: str, allow_insecure_http: bool = False) -> str:
 class OktaClient:
     """Reads an Okta org's app users, app groups and group members.
 
-    `auth` is `okta_auth.SswsAuth` or `okta_auth.OAuthServiceAppAuth`.
+    `auth` is `auth.SswsAuth` or `auth.OAuthServiceAppAuth`.
     `credentials_source` names where the credentials live (e.g. "Airflow
     connection 'okta_default'") so that an auth error says what to update.
     `page_sizes` may override `MAX_PAGE_SIZE` per endpoint (tests use it to
