@@ -148,11 +148,13 @@ def deprovision(planned: dict, summary: dict, approval: str, groups_done: dict |
     return done
 
 
-def directory_asset(dag_id: str, config: TargetConfig) -> Asset:
-    """The target's QuickSight directory as an Airflow asset: each run that ends well updates it, with its counts."""
-    where = config.aws_account_id or f"conn-{config.aws_conn_id}"
-    return Asset(name=f"quicksight_directory/{dag_id}", uri=f"quicksight://{where}/{config.namespace}/{dag_id}",
-                 group="okta_quicksight_sync")
+def directory_asset(dag_id: str) -> Asset:
+    """The target's QuickSight directory as an Airflow asset: each run that ends well updates it, with its counts.
+
+    Name and URI depend on the DAG id alone: Airflow deactivates an asset whose name comes back with
+    another URI, and a task with an inactive outlet fails before it starts, so a URI built from settings
+    (account, namespace) would break every run after someone changed them."""
+    return Asset(name=f"quicksight_directory/{dag_id}", uri=f"okta-quicksight-sync://{dag_id}", group="okta_quicksight_sync")
 
 
 def report(target: dict, asset: Asset, *, asked: bool):
@@ -237,7 +239,7 @@ def build_dag(dag_id: str, config: TargetConfig) -> DAG:
         if config.approval == "ui":
             gate >> approve_deletions(config) >> deprovisioned
         gate >> deprovisioned
-        report_task = report(config.to_dict(), directory_asset(dag_id, config), asked=config.approval == "ui")
+        report_task = report(config.to_dict(), directory_asset(dag_id), asked=config.approval == "ui")
         gate >> report_task(planned, groups_done, users_done, deprovisioned)
     return built
 
