@@ -60,6 +60,11 @@ class TargetConfig:
     notify: dict | None = None
     approvers: tuple | None = None
     report_path: str | None = None
+    # Incremental runs (docs/incremental.md): a second schedule that reads Okta's System Log since the
+    # last run, the bound on events one such run scopes, and an SQS queue of Okta's events (docs/events.md).
+    incremental_schedule: str | None = None
+    incremental_max_events: int = 1000
+    event_queue: str | None = None
 
     # ------------------------------------------------------------------ parse
     @classmethod
@@ -198,10 +203,8 @@ class TargetConfig:
         pct = self.max_deletion_percent
         if pct is not None and (isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100):
             raise ConfigError(f"max_deletion_percent must be a number from 0 to 100 or unset, got {pct!r}")
-        if self.schedule is not None:
-            _text("schedule", self.schedule)
-            if not self.schedule.startswith("@") and len(self.schedule.split()) != 5:
-                raise ConfigError(f"schedule {self.schedule!r} is not a 5-field cron expression (UTC) or an @preset such as @daily")
+        for key in ("schedule", "incremental_schedule"):
+            _cron(key, getattr(self, key))
         self._validate_run_settings()
 
     def _validate_run_settings(self) -> None:
@@ -222,6 +225,22 @@ class TargetConfig:
         if self.report_path is not None and (not isinstance(self.report_path, str) or "://" not in self.report_path):
             raise ConfigError(f"report_path must be a URL like file:///var/lib/okta-qs-reports or "
                               f"s3://aws_default@bucket/prefix, or left out, got {self.report_path!r}")
+        bound = self.incremental_max_events
+        if isinstance(bound, bool) or not isinstance(bound, int) or bound < 1:
+            raise ConfigError(f"incremental_max_events must be a whole number >= 1 (past it an incremental run reads "
+                              f"everything), got {bound!r}")
+        queue = self.event_queue
+        if queue is not None and (not isinstance(queue, str) or not re.match(r"https?://\S+/\d{12}/[\w-]{1,80}$", queue)):
+            raise ConfigError(f"event_queue must be an SQS queue URL like "
+                              f"https://sqs.us-east-1.amazonaws.com/111122223333/okta-events, or left out, got {queue!r}")
+
+
+def _cron(key: str, value) -> None:
+    if value is None:
+        return
+    _text(key, value)
+    if not value.startswith("@") and len(value.split()) != 5:
+        raise ConfigError(f"{key} {value!r} is not a 5-field cron expression (UTC) or an @preset such as @daily")
 
 
 def _number(key: str, value, unit: str) -> None:
