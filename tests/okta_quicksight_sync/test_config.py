@@ -1,6 +1,7 @@
 """TargetConfig: the contract's section 1 keys and defaults, validated with errors naming the key."""
 
 import json
+import re
 
 import pytest
 
@@ -45,6 +46,9 @@ def test_defaults_are_the_contracts():
         "notify": None,
         "approvers": None,
         "report_path": None,
+        "incremental_schedule": None,
+        "incremental_max_events": 1000,
+        "event_queue": None,
     }
 
 
@@ -148,3 +152,22 @@ def test_builtin_group_members_are_read_only_when_they_matter():
 def test_reporting_keys_have_the_right_shape(extra, needle):
     with pytest.raises(ConfigError, match=needle):
         parse(**extra)
+
+
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("incremental_schedule", "every 10 minutes", "incremental_schedule 'every 10 minutes' is not a 5-field cron"),
+        ("incremental_max_events", 0, "incremental_max_events must be a whole number >= 1"),
+        ("incremental_max_events", True, "incremental_max_events must be a whole number >= 1"),
+        ("event_queue", "okta-events", "event_queue must be an SQS queue URL"),
+    ],
+)
+def test_incremental_keys_are_checked_naming_the_key(key, value, words):
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        parse(**{key: value})
+
+
+def test_incremental_keys_accept_a_cron_and_a_queue_url():
+    cfg = parse(incremental_schedule="*/10 * * * *", event_queue="https://sqs.eu-west-1.amazonaws.com/111122223333/okta-events")
+    assert (cfg.incremental_schedule, cfg.event_queue) == ("*/10 * * * *", "https://sqs.eu-west-1.amazonaws.com/111122223333/okta-events")
