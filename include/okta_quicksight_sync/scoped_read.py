@@ -20,6 +20,7 @@ from okta_quicksight_sync.desired import SESSION_NAME
 from okta_quicksight_sync.model import OktaGroup, OktaSnapshot, OktaUser, QsGroup, QsSnapshot
 from okta_quicksight_sync.okta_reader import OktaDataError, app_user_to_model
 from okta_quicksight_sync.ownership import Ownership, marker_id
+from okta_quicksight_sync.quicksight_transport import PAGE_SIZE
 
 DEFAULT_MEMBER_LIMIT = 200  # a group re-planned whole costs ~2 Okta calls per member: past this, run in full
 
@@ -253,6 +254,7 @@ def read_quicksight_scope(
     *,
     marked_for: Collection[str] = (),
     described: Iterable[str] = (),
+    known_groups: int | None = None,
 ) -> ScopedQsSnapshot:
     """Just these QuickSight users (each with its groups) and these groups (managed ones with members).
 
@@ -265,7 +267,10 @@ def read_quicksight_scope(
     managed QuickSight group must be found whatever its name (a renamed or unassigned group's old
     one): one ListGroups pass, which then also gives every Description (no DescribeGroup needed);
     managed groups adopted by their Description (no marker) come too, without their members: one
-    may be such a group's old one, which only a full run can tell. Calls only the directory's public reads.
+    may be such a group's old one, which only a full run can tell. `known_groups`: how many groups the
+    account holds at least (the app's groups), when known: once more groups are to be described than
+    the ListGroups pages that many would take, one ListGroups pass replaces the DescribeGroups (a
+    group it does not list does not exist). Calls only the directory's public reads.
     """
     own = Ownership(config)
     user_names = sorted(set(user_names))
@@ -289,7 +294,10 @@ def read_quicksight_scope(
     groups: dict[str, QsGroup] = {}
     complete: set[str] = set()
     described = set(described) - full
-    for name in sorted(full | described | {g for names in user_groups.values() for g in names}):
+    asked = full | described | {g for names in user_groups.values() for g in names}
+    if listed is None and known_groups is not None and len(asked) > list_groups_pages(known_groups):
+        listed = {g.name: g for g in directory.list_groups()}
+    for name in sorted(asked):
         group = listed.get(name) if listed is not None else directory.describe_group(name)
         if group is None:
             continue
@@ -309,6 +317,12 @@ def read_quicksight_scope(
         read_group_names=frozenset(full | described),
         complete_group_names=frozenset(complete),
     )
+
+
+def list_groups_pages(known_groups: int) -> int:
+    """The ListGroups pages an account of at least `known_groups` groups takes: one more than the full
+    pages, for the remainder and for groups the sync does not manage (their number is not known)."""
+    return max(0, known_groups) // PAGE_SIZE + 1
 
 
 # ---- both sides ------------------------------------------------------------------
@@ -368,7 +382,8 @@ def read_scope(
     whole = {f"{config.group_prefix}{g.name}" for gid, g in osnap.groups.items() if gid in osnap.complete_group_ids}
     others = {f"{config.group_prefix}{g.name}" for gid, g in osnap.groups.items() if gid not in osnap.complete_group_ids}
     qs = read_quicksight_scope(
-        directory, config, people, whole, marked_for=osnap.read_group_ids, described=others - whole
+        directory, config, people, whole, marked_for=osnap.read_group_ids, described=others - whole,
+        known_groups=len(osnap.app_group_ids),
     )
     recipient = config.asset_recipient
     if recipient and people and recipient not in qs.read_user_names:

@@ -93,3 +93,82 @@ def test_a_leaver_no_event_named_is_found_by_its_login(servers):
     assert planned.deprovision == [BOB]
     assert planned.remove_members == {"Okta-Finance": [BOB]}
     assert planned.failed == [] and planned.delete_groups == []
+
+
+# ------------------------------------------------------------------ many groups: one ListGroups pass
+
+def wide_sections(n_groups: int, n_people: int) -> tuple[dict, dict]:
+    """`n_people` new readers, each in every one of `n_groups` app groups; QuickSight holds the managed
+    group of each but the last (a group that must be known not to exist), and no identity for them."""
+    people = [(f"00up{i}", f"p{i}") for i in range(n_people)]
+    okta = {
+        "users": [{"id": i, "login": f"{n}@example.com", "email": f"{n}@example.com", "status": "ACTIVE"}
+                  for i, n in [("00uadmin", "admin"), *people]],
+        "groups": [{"id": f"00gw{j}", "name": f"W{j}", "type": "OKTA_GROUP", "members": [i for i, _ in people]}
+                   for j in range(n_groups)],
+        "app_users": [{"id": "00uadmin", "saml_roles": ["QuickSightAdmin"]}, *({"id": i, "saml_roles": [R]} for i, _ in people)],
+        "app_groups": [f"00gw{j}" for j in range(n_groups)],
+    }
+    qs = {
+        "account_id": ACCOUNT, "identity_region": "us-east-1", "namespace": "default",
+        "users": [{"user_name": ADMIN, "email": "admin@example.com", "role": "ADMIN", "identity_type": "IAM"}],
+        "groups": [{"name": f"Okta-W{j}", "description": f"okta-sync:00gw{j}", "members": []} for j in range(n_groups - 1)]
+        + [{"name": "Hand", "description": "by hand", "members": []}],
+        "assets": [],
+    }
+    return okta, qs
+
+
+@pytest.fixture
+def wide():
+    started = []
+
+    def start(n_groups: int, n_people: int):
+        okta_section, qs = wide_sections(n_groups, n_people)
+        okta, quicksight = OktaServer(okta_section, None, {}, app_id=APP), QuickSightServer(qs)
+        okta.start()
+        quicksight.start()
+        started.extend([okta, quicksight])
+
+        def client_for_region(region):
+            return boto3.client(
+                "quicksight", region_name=region, endpoint_url=quicksight.url, aws_access_key_id="x",
+                aws_secret_access_key="y", config=Config(retries={"max_attempts": 1}),
+            )
+
+        client = OktaClient(okta.url, SswsAuth(TOKEN), backoff_base_s=0.01, timeout=5.0)
+        directory = QuickSightDirectory(client_for_region, ACCOUNT, "us-east-1", "default")
+        return client, quicksight, directory, okta_section["app_groups"]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_people_in_more_groups_than_listgroups_pages_cost_one_listgroups_pass_not_a_describegroup_each(wide):
+    """3 joiners in 12 groups: a DescribeGroup per group would be 12 reads; ListGroups' one page is 1.
+    Every group they should be in is still known to exist or not (the last one does not)."""
+    client, quicksight, directory, app_groups = wide(12, 3)
+    people = [f"00up{i}" for i in range(3)]
+    scope = read_scope(client, directory, config(), people, [], app_groups,
+                       names={f"00up{i}": [f"p{i}@example.com"] for i in range(3)})
+    calls = quicksight.counter.snapshot()
+    assert "DescribeGroup" not in calls, calls
+    assert calls["ListGroups"] == 1
+    assert sum(calls.values()) <= 3 * 3 + 1 + 1, calls  # a DescribeUser per role and person, the recipient, the list
+    assert scope.qs.read_group_names == {f"Okta-W{j}" for j in range(12)}
+    assert set(scope.qs.groups) == {f"Okta-W{j}" for j in range(11)}  # Okta-W11 is known not to exist
+    planned = plan_scope(config(), scope, {})
+    assert [g["name"] for g in planned.create_groups] == ["Okta-W11"]
+    assert planned.add_members[f"Okta-W0"] == [f"{R}/p{i}@example.com" for i in range(3)]
+    assert len(planned.register) == 3
+
+
+def test_a_person_in_fewer_groups_than_listgroups_pages_costs_a_describegroup_each(wide):
+    """250 app groups take 3 ListGroups pages: one person in 2 of them is cheaper described."""
+    client, quicksight, directory, app_groups = wide(2, 1)
+    scope = read_scope(client, directory, config(), ["00up0"], [], [*app_groups, *(f"00gother{j}" for j in range(248))],
+                       names={"00up0": ["p0@example.com"]})
+    calls = quicksight.counter.snapshot()
+    assert calls.get("DescribeGroup") == 2 and "ListGroups" not in calls, calls
+    assert scope.qs.read_group_names == {"Okta-W0", "Okta-W1"} and set(scope.qs.groups) == {"Okta-W0"}
