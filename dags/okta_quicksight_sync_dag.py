@@ -30,7 +30,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 if find_spec("okta_quicksight_airflow") is None:
     sys.path.append(str(Path(__file__).resolve().parents[1] / "include"))
 
-from okta_quicksight_airflow import run_bookkeeping, run_outcome, sync_tasks
+from okta_quicksight_airflow import event_entry, incremental_run, run_bookkeeping, run_outcome, sync_tasks
 from okta_quicksight_airflow import metrics, notifications
 from okta_quicksight_airflow.targets import load_targets_leniently
 from okta_quicksight_sync import deletions
@@ -49,10 +49,19 @@ POOL = "okta_quicksight_sync"
 # The task each route of deletions.route leads to.
 NEXT_TASK = {deletions.APPLY: "deprovision", deletions.APPROVE: "approve_deletions", deletions.HOLD: "report"}
 
-def user_docs(dag_id: str, config: TargetConfig) -> str:
-    """The DAG's page in the UI, for the people who run it (what it syncs, the target, the parameters, held deletions)."""
+def user_docs(dag_id: str, config: TargetConfig, *, target_id: str | None = None) -> str:
+    """The DAG's page in the UI, for the people who run it (what it syncs, the target, the parameters, held deletions).
+    ``target_id``: this is the target's incremental DAG, beside the main DAG of that id."""
     where = f"QuickSight account `{config.aws_account_id or 'from the AWS connection'}`, namespace `{config.namespace}`"
-    schedule = f"`{config.schedule}` (UTC)" if config.schedule else "manual runs only"
+    if target_id:
+        starts = [f"`{config.incremental_schedule}` (UTC)"] if config.incremental_schedule else []
+        starts += ["Okta's events arriving on the SQS queue `" + config.event_queue + "`"] if config.event_queue else []
+        schedule = (" and ".join(starts) + f": incremental runs. The daily full run is the DAG `{target_id}`; "
+                    "both share the System Log cursor and never write at the same time")
+    else:
+        schedule = f"`{config.schedule}` (UTC)" if config.schedule else "manual runs only"
+        if event_entry.wanted(config):
+            schedule += f"; incremental runs in the DAG `{dag_id}{INCREMENTAL_SUFFIX}`"
     approval = (
         f"they wait in **Browse -> Required Actions** for an approver ({config.approval_timeout_h:g} h; no answer "
         "deletes nothing)" if config.approval == "ui" else "they are reported held and the run ends"
@@ -68,6 +77,9 @@ Schedule: {schedule}. New deployments start paused: unpause the DAG to let the s
 **Parameters** (Trigger):
 - *Dry run*: read both sides, plan and report, write nothing.
 - *Allow deletions*: apply more deletions than the limit in this run without waiting for approval.
+- *Mode*: `full` reads everything; `incremental` reads Okta's System Log since the last run and syncs just
+  the people and groups it names (it reads everything instead, and says why, when it cannot be sure).
+- *Only these people*: Okta logins or user ids; just these people are synced now, nobody else.
 
 **Held deletions**: when a run plans more than {config.max_deletions} deletions
 {f"(or {config.max_deletion_percent:g}% of the managed users and groups) " if config.max_deletion_percent is not None else ""}\
@@ -78,6 +90,37 @@ that would be deleted and the assets each user would hand over.
 wait for approval", "rejected by alice: ..."); the report is the `report` task's result and a file under
 the target's report path. See docs/operating.md in the project.
 """
+
+
+INCREMENTAL_SUFFIX = "_incremental"  # the target's incremental DAG: <dag_id>_incremental
+
+
+def params_for(mode: str) -> dict:
+    """The trigger form: ``mode`` defaults to what the DAG's schedule runs (full, or incremental)."""
+    return {
+        **PARAMS,
+        "mode": Param(
+            mode,
+            type="string",
+            enum=[incremental_run.MODE_FULL, incremental_run.MODE_INCREMENTAL],
+            title="Mode",
+            description=(
+                "full: read everything in Okta and QuickSight (what the daily schedule runs). incremental: read "
+                "Okta's System Log since the last run and sync just the people and groups it names; it runs full "
+                "instead, saying why in the report, when it cannot be sure."
+            ),
+        ),
+        "only_users": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Only these people",
+            description=(
+                "Okta logins or user ids, one per line: sync just these people now (register, update, regroup, "
+                "or hand over and deprovision) and nobody else. Empty: everyone, as the mode says."
+            ),
+        ),
+    }
 
 
 PARAMS = {
@@ -99,8 +142,9 @@ PARAMS = {
 }
 
 
-def plan_sync(target: dict):
-    """The target is held by the task, not passed as an argument: arguments are rendered as templates."""
+def plan_sync(target: dict, target_id: str):
+    """The target is held by the task, not passed as an argument: arguments are rendered as templates.
+    ``target_id``: the main DAG's id, which keys the target's System Log cursor for both of its DAGs."""
 
     @task(task_id="plan_sync", execution_timeout=timedelta(minutes=30), multiple_outputs=False)
     def plan_sync():
@@ -111,7 +155,10 @@ def plan_sync(target: dict):
             # Skipping here skips every write task without starting it; report still runs.
             ctx["ti"].xcom_push(key=run_bookkeeping.SUPERSEDED_KEY, value=run_bookkeeping.skipped_plan(target, reason))
             raise AirflowSkipException(reason)
-        planned = run_bookkeeping.publish_plan(ctx["ti"], sync_tasks.plan_sync(target, ctx["params"]))
+        planned = incremental_run.plan_for_mode(target, ctx["params"], dag_id=target_id, variables=Variable)
+        if planned.get("fallback_reason"):
+            log.warning("Incremental run reads everything instead: %s", planned["fallback_reason"])
+        planned = run_bookkeeping.publish_plan(ctx["ti"], {**planned, "target_id": target_id})
         config = TargetConfig.from_dict(planned["config"])
         if deletions.route(deletions.summary(planned["plan"]), ctx["params"], config.approval) != deletions.APPLY:
             # Held: the approval page (with each leaver's assets) for the approval step, and the held mail.
@@ -144,8 +191,17 @@ def deprovision(planned: dict, summary: dict, approval: str, groups_done: dict |
     # Past the gate on the approve route, a person said yes.
     approved = deletions.route(summary, ctx["params"], approval) == deletions.APPROVE
     done = sync_tasks.deprovision(planned, ctx["params"], groups_done, approved=approved)
-    run_bookkeeping.mark_converged(ctx["ti"].dag_id, planned, [groups_done, users_done, done], Variable)
-    return done
+    steps = [groups_done, users_done, done]
+    if planned.get("mode", incremental_run.MODE_FULL) == incremental_run.MODE_FULL:
+        # Only a full read supersedes backfill runs; incremental and on-demand runs looked at less.
+        run_bookkeeping.mark_converged(ctx["ti"].dag_id, planned, steps, Variable)
+    # Where the next incremental run reads the System Log from: moved only by a run that converged.
+    calls: dict[str, int] = {}
+    converged = run_bookkeeping.converged_at(planned, steps) is not None
+    target_id = planned.get("target_id") or ctx["ti"].dag_id
+    if incremental_run.advance_cursor(target_id, planned, converged, Variable, calls):
+        log.info("System Log cursor stored for the next incremental run of %s", target_id)
+    return sync_tasks.with_calls(done, {"okta": calls}) if calls else done
 
 
 def directory_asset(dag_id: str) -> Asset:
@@ -212,8 +268,11 @@ def approve_deletions(config: TargetConfig):
     )
 
 
-def build_dag(dag_id: str, config: TargetConfig) -> DAG:
-    """One sync DAG for one target."""
+def build_dag(dag_id: str, config: TargetConfig, *, target_id: str | None = None) -> DAG:
+    """One sync DAG for one target: the main one (full on ``schedule``), or with ``target_id`` (the main
+    DAG's id) the target's incremental DAG (incremental on ``incremental_schedule`` or the event queue)."""
+    incremental = target_id is not None
+    target_id = target_id or dag_id
     default_args = {
         "retries": config.task_retries,
         "retry_delay": timedelta(seconds=config.retry_delay_s),
@@ -225,11 +284,17 @@ def build_dag(dag_id: str, config: TargetConfig) -> DAG:
         "weight_rule": "upstream",
     }
     # Paused when it first appears in a deployment, whatever Airflow's global default: someone enables it.
-    with DAG(dag_id=dag_id, schedule=config.schedule, catchup=False, max_active_runs=1, params=PARAMS,
-             is_paused_upon_creation=True, tags=["okta", "quicksight", "identity"],
-             description=f"Sync Okta app {config.okta_app_id} users and groups into QuickSight ({config.namespace})",
-             doc_md=user_docs(dag_id, config), default_args=default_args) as built:
-        planned = plan_sync(config.to_dict())
+    if incremental:
+        schedule, mode = event_entry.incremental_schedule(target_id, config), incremental_run.MODE_INCREMENTAL
+        what = f"Incremental Okta -> QuickSight sync of {target_id}: changes since the last run"
+    else:
+        schedule, mode = config.schedule, incremental_run.MODE_FULL
+        what = f"Sync Okta app {config.okta_app_id} users and groups into QuickSight ({config.namespace})"
+    with DAG(dag_id=dag_id, schedule=schedule, catchup=False, max_active_runs=1, params=params_for(mode),
+             is_paused_upon_creation=True, tags=["okta", "quicksight", "identity"] + (["incremental"] if incremental else []),
+             description=what, doc_md=user_docs(dag_id, config, target_id=target_id if incremental else None),
+             default_args=default_args) as built:
+        planned = plan_sync(config.to_dict(), target_id)
         summary = planned[run_bookkeeping.DELETIONS_KEY]
         groups_done = group_sync(planned)
         users_done = user_sync(planned, groups_done)
@@ -239,7 +304,7 @@ def build_dag(dag_id: str, config: TargetConfig) -> DAG:
         if config.approval == "ui":
             gate >> approve_deletions(config) >> deprovisioned
         gate >> deprovisioned
-        report_task = report(config.to_dict(), directory_asset(dag_id), asked=config.approval == "ui")
+        report_task = report(config.to_dict(), directory_asset(target_id), asked=config.approval == "ui")
         gate >> report_task(planned, groups_done, users_done, deprovisioned)
     return built
 
@@ -275,6 +340,16 @@ def build_broken_dag(dag_id: str, error: str) -> DAG:
 _targets, _broken = load_targets_leniently()
 for _dag_id, _config in _targets.items():
     globals()[_dag_id] = build_dag(_dag_id, _config)
+    if event_entry.wanted(_config):
+        _incremental_id = _dag_id + INCREMENTAL_SUFFIX
+        if _incremental_id in _targets or _incremental_id in _broken:
+            log.error("Target %s: no incremental DAG, another target is named %s", _dag_id, _incremental_id)
+            continue
+        try:
+            globals()[_incremental_id] = build_dag(_incremental_id, _config, target_id=_dag_id)
+        except ValueError as _exc:  # e.g. the event queue's packages are not installed
+            log.error("Target %s: incremental DAG not built: %s", _dag_id, _exc)
+            globals()[_incremental_id] = build_broken_dag(_incremental_id, str(_exc))
 for _dag_id, _error in _broken.items():
     log.error("Okta -> QuickSight target not built: %s", _error)
     globals()[_dag_id] = build_broken_dag(_dag_id, _error)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 import random
 import time
 from collections import Counter
@@ -73,7 +72,7 @@ OKTA_SCOPED_ENDPOINTS = {
 }
 QS_SCOPED_READS = ["DescribeUser", "ListUserGroups", "DescribeGroup", "ListGroupMemberships"]
 EXPIRED_CURSOR_AGE_S = 95 * 86400.0  # past the System Log's 90 days
-SMALL_EVENT_BOUND = "2"  # OKTA_QS_SYNC_INCREMENTAL_MAX_EVENTS for a run drawn to exceed it
+SMALL_EVENT_BOUND = 2  # the target's incremental_max_events for a run drawn to exceed it
 
 
 def retarget_faults(faults: list[dict], mode: str, rng: random.Random) -> list[dict]:
@@ -108,17 +107,18 @@ def fallback_kind(reason: str) -> str:
 
 
 @contextlib.contextmanager
-def _env(name: str, value: str | None):
-    old = os.environ.get(name)
+def _target_key(target: dict, key: str, value):
+    """The target's ``key`` set to ``value`` for one run (None: left as it is)."""
+    had, old = key in target, target.get(key)
     if value is not None:
-        os.environ[name] = value
+        target[key] = value
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(name, None)
+        if had:
+            target[key] = old
         else:
-            os.environ[name] = old
+            target.pop(key, None)
 
 
 def draw_faults(rng: random.Random, groups_to_create: bool = False) -> list[dict]:
@@ -295,7 +295,7 @@ def _count_run(stats: SoakStats, asked: str, result, key: str, store_before: dic
 
 def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
     """Run the soak; returns its figures (violations listed, not raised)."""
-    from okta_quicksight_airflow.incremental_run import MAX_EVENTS_ENV, cursor_key
+    from okta_quicksight_airflow.incremental_run import cursor_key
 
     rng = random.Random(seed)
     mode_rng = random.Random(f"modes-{seed}")  # a stream of its own: the rounds' changes and faults stay the seed's
@@ -336,7 +336,7 @@ def run_soak(rounds: int = 200, seed: int = 7, *, progress=None) -> SoakStats:
             stats.faults_planned += len(faults)
             okta_faults, qs_faults = sync.set_faults(faults)
             store_before = dict(variables.values)
-            with _env(MAX_EVENTS_ENV, bound):
+            with _target_key(target, "incremental_max_events", bound):
                 result = sync.run_tasks(params, variables=variables)
             store_after = dict(variables.values)
             after = sync.dump()

@@ -17,7 +17,6 @@ and ``set(key, value)``).
 from __future__ import annotations
 
 import json
-import os
 import time
 
 from okta_quicksight_sync.okta_changes import DEFAULT_MAX_EVENTS, log_filter, scope_changes
@@ -32,7 +31,6 @@ MODE_FULL, MODE_INCREMENTAL, MODE_ONLY_USERS = "full", "incremental", "only_user
 # error: a cursor saved longer ago than this may have lost events, so the run is full.
 LOG_RETENTION_S = 90 * 86400.0
 RETENTION_MARGIN_S = 86400.0
-MAX_EVENTS_ENV = "OKTA_QS_SYNC_INCREMENTAL_MAX_EVENTS"
 
 
 def cursor_key(dag_id: str) -> str:
@@ -77,9 +75,9 @@ def stale_reason(cursor: dict | None, now: float, problem: str | None = None) ->
     return None
 
 
-def max_events() -> int:
-    """The bound on events an incremental run scopes (OKTA_QS_SYNC_INCREMENTAL_MAX_EVENTS, default 1000)."""
-    return int(os.environ.get(MAX_EVENTS_ENV) or DEFAULT_MAX_EVENTS)
+def max_events(config) -> int:
+    """The bound on events an incremental run scopes: the target's ``incremental_max_events`` (default 1000)."""
+    return int(getattr(config, "incremental_max_events", None) or DEFAULT_MAX_EVENTS)
 
 
 def plan_incremental(target: dict, params: dict, *, dag_id: str, variables, now: float | None = None) -> dict:
@@ -101,7 +99,7 @@ def plan_incremental(target: dict, params: dict, *, dag_id: str, variables, now:
         return _full(target, params, f"a System Log page failed ({exc}): everything is read instead", cursor["next_link"], None,
                      {"okta": okta.api_calls})
     app_groups = set(cursor.get("app_group_ids") or ())
-    changes = scope_changes(log.events, config.okta_app_id, max_events=max_events(), app_group_ids=app_groups)
+    changes = scope_changes(log.events, config.okta_app_id, max_events=max_events(config), app_group_ids=app_groups)
     if changes.fallback_reason:
         return _full(target, params, changes.fallback_reason, cursor["next_link"], log.next_link, {"okta": okta.api_calls})
     looked_at = {"events": changes.to_dict(), "log_pages": log.pages}
@@ -197,13 +195,15 @@ def plan_for_mode(target: dict, params: dict, *, dag_id: str, variables) -> dict
     return {**sync_tasks.plan_sync(target, params), "mode": MODE_FULL, "fallback_reason": None}
 
 
-def advance_cursor(dag_id: str, planned: dict, converged: bool, variables) -> dict | None:
+def advance_cursor(dag_id: str, planned: dict, converged: bool, variables, calls: dict | None = None) -> dict | None:
     """Store where the next incremental run starts, after a run that converged (returns the cursor stored).
 
     An incremental run moves it to where its log read ended; a full run to where the log stood
     when it started reading (its fallback's log read, or a read from its start time), with its
     managed totals and the app's groups. An on-demand run, a dry run or a run that did not converge
-    leaves it where it was, and so does a full run whose log read fails (the old cursor is still safe)."""
+    leaves it where it was, and so does a full run whose log read fails (the old cursor is still safe).
+    A full run's own read gave the app's groups (``planned["app_group_ids"]``); only the log is read here,
+    and the Okta calls that takes are added to ``calls`` (by endpoint) when given."""
     from okta_provider.errors import OktaError
     from okta_provider.hooks.okta import OktaHook
 
@@ -222,13 +222,17 @@ def advance_cursor(dag_id: str, planned: dict, converged: bool, variables) -> di
             if not next_link:
                 since = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(float(planned["started_at"]) - 1))
                 next_link = okta.read_log(since=since, filter=log_filter()).next_link
-            app_groups = sorted(g["id"] for g in okta.iter_app_groups(planned["config"]["okta_app_id"]) if g.get("id"))
+            app_groups = planned.get("app_group_ids")
+            if app_groups is None:
+                app_groups = [g["id"] for g in okta.iter_app_groups(planned["config"]["okta_app_id"]) if g.get("id")]
         except OktaError as exc:
+            _count(calls, okta.api_calls)
             # A stored cursor stays (the next incremental run re-reads from there); without one, the
             # next incremental run's fallback says why there is none (e.g. no okta.logs.read scope).
             if not previous.get("next_link"):
                 variables.set(cursor_key(dag_id), json.dumps({"problem": str(exc), "saved_at": float(planned["started_at"])}))
             return None
+        _count(calls, okta.api_calls)
         totals = {k: int(stats.get(k) or 0) for k in TOTAL_KEYS} if stats else None
     cursor = {
         "next_link": next_link,
@@ -238,6 +242,12 @@ def advance_cursor(dag_id: str, planned: dict, converged: bool, variables) -> di
     }
     variables.set(cursor_key(dag_id), json.dumps(cursor))
     return cursor
+
+
+def _count(calls: dict | None, made: dict[str, int]) -> None:
+    if calls is not None:
+        for endpoint, n in made.items():
+            calls[endpoint] = calls.get(endpoint, 0) + n
 
 
 def _adjusted(totals: dict | None, plan: Plan) -> dict | None:

@@ -27,6 +27,11 @@ from okta_quicksight_airflow.quicksight_clients import (
 )
 
 
+# What plan_sync's variants (incremental_run) add for the report: the mode, why it fell back to full,
+# what it read, and the System Log cursor it started from and stopped at.
+RUN_SCOPE_KEYS = ("mode", "fallback_reason", "looked_at", "cursor_from", "cursor_to")
+
+
 def quicksight_calls_per_second() -> float | None:
     """Client-side QuickSight call rate: OKTA_QS_SYNC_QS_CALLS_PER_SECOND, 0 = unlimited."""
     value = float(os.environ.get("OKTA_QS_SYNC_QS_CALLS_PER_SECOND") or DEFAULT_CALLS_PER_SECOND)
@@ -101,6 +106,8 @@ def plan_sync(target: dict, params: dict) -> dict:
         "plan": plan.to_dict(),
         "api_calls": {"okta": okta.api_calls, "quicksight": qs.api_calls},
         "started_at": started,
+        # The app's groups as this read found them: the incremental cursor stored after the run keeps them.
+        "app_group_ids": sorted(okta_snapshot.groups),
     }
 
 
@@ -210,4 +217,8 @@ def build_report(planned: dict, steps: list[dict | None], *, failed_tasks: list[
     )
     if planned.get("superseded"):
         out["superseded"] = planned["superseded"]
+    # Which mode ran and what it looked at (contract section 8); a full run without these keys is plain "full".
+    for key in RUN_SCOPE_KEYS:
+        if planned.get(key) is not None:
+            out[key] = planned[key]
     return out

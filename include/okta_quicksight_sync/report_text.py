@@ -72,8 +72,44 @@ def check_approval(approval: dict | None) -> dict | None:
     return approval
 
 
+def mode_prefix(report: dict) -> str:
+    """How the run read (contract section 8), for the note: nothing for a plain full run."""
+    mode = report.get("mode")
+    if mode == "incremental":
+        return "incremental: "
+    if mode == "only_users":
+        people = len((report.get("looked_at") or {}).get("only_users") or [])
+        return f"on demand ({_plural(people, 'person', 'people')}): "
+    if report.get("fallback_reason"):
+        return "full (incremental fell back): "
+    return ""
+
+
+def mode_sentence(report: dict) -> str | None:
+    """What an incremental or on-demand run read, or why it read everything; None for a plain full run."""
+    looked = report.get("looked_at") or {}
+    mode = report.get("mode")
+    if mode == "incremental":
+        events = looked.get("events") or {}
+        people, groups = len(events.get("user_ids") or []), len(events.get("group_ids") or [])
+        return (f"Incremental run: {_plural(looked.get('log_pages', 0), 'System Log page')} read from the stored cursor; "
+                f"{_plural(people, 'person', 'people')} and {_plural(groups, 'group')} touched by the events were read "
+                "again and synced, nothing else.")
+    if mode == "only_users":
+        names = ", ".join(_code(n) for n in looked.get("only_users") or [])
+        return f"On-demand run for {names}: just these people were read and synced, nobody else."
+    if report.get("fallback_reason"):
+        return f"Full run instead of incremental: {report['fallback_reason']}."
+    return None
+
+
 def run_note(report: dict, approval: dict | None = None) -> str:
-    """One line for the DAG run's note: what happened, with the number that matters."""
+    """One line for the DAG run's note: what happened, with the number that matters (and how the run read)."""
+    note = _outcome_note(report, approval)
+    return note if note.startswith("superseded") else mode_prefix(report) + note
+
+
+def _outcome_note(report: dict, approval: dict | None) -> str:
     approval = check_approval(approval)
     if report.get("superseded"):
         return "superseded: a later run already synced"
@@ -168,6 +204,9 @@ def report_markdown(report: dict, approval: dict | None = None, *, limit: int = 
         f"({target.get('identity_region') or '?'}), {report.get('duration_s', 0):.1f}s"
         f"{', dry run' if report.get('dry_run') else ''}.",
     ]
+    scope = mode_sentence(report)
+    if scope:
+        lines += ["", scope]
     items = report.get("items", [])
     failed = [i for i in items if i["status"] == "failed"]
     deletions = [i for i in items if i["action"] in DELETE_ACTIONS and i["status"] in ("done", "planned")]

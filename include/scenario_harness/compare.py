@@ -105,4 +105,11 @@ def expectation_problems(expect: dict, expect_report: list, result: dict) -> lis
         out += state_differences(expect["quicksight"], result["quicksight"])
     out += [f"report lacks {check}" for check in expect_report or [] if not report_has(result["report"], check)]
     out += api_calls_over(result["report"], expect.get("api_calls_at_most") or {})
+    # The project's extension: `expect.mode` (full, incremental, only_users), the mode the report says ran
+    # (a full run reports none), and `expect.fallback_contains`, words of the reason an incremental run read everything.
+    if "mode" in expect and result["report"].get("mode", "full") != expect["mode"]:
+        out.append(f"mode {result['report'].get('mode', 'full')!r}, expected {expect['mode']!r} "
+                   f"(fallback: {result['report'].get('fallback_reason')})")
+    if "fallback_contains" in expect and expect["fallback_contains"] not in (result["report"].get("fallback_reason") or ""):
+        out.append(f"fallback reason {result['report'].get('fallback_reason')!r} lacks {expect['fallback_contains']!r}")
     return out

@@ -29,7 +29,8 @@ from scenario_harness.airflow_env import DAGS_FOLDER
 DAG_FILE = DAGS_FOLDER / "okta_quicksight_sync_dag.py"
 DEFAULT_TOKEN = "local-test-token"
 # What a round may say (docs/scenario-format.md); `expect_report` is read by the project's tests.
-ROUND_KEYS = frozenset({"okta", "params", "faults", "expect", "expect_report", "name", "description"})
+# `cursor_age_days` (the project's extension) makes the stored System Log cursor that many days older first.
+ROUND_KEYS = frozenset({"okta", "params", "faults", "expect", "expect_report", "name", "description", "cursor_age_days"})
 
 
 class ScenarioError(ValueError):
@@ -60,6 +61,9 @@ def check_rounds(scenario: dict) -> list[dict]:
             OktaServer.check_faults(one.get("faults"))
         except (ValueError, KeyError, TypeError) as exc:
             raise ScenarioError(f"{where}: {exc}") from None
+        age = one.get("cursor_age_days", 0)
+        if isinstance(age, bool) or not isinstance(age, (int, float)) or age < 0:
+            raise ScenarioError(f"{where}: cursor_age_days must be a number of days >= 0, got {age!r}")
     return rounds
 
 
@@ -155,6 +159,32 @@ def _report_of(dag_run) -> dict:
     return value or {}
 
 
+def forget_stored_state(dag_id: str) -> None:
+    """A scenario starts with nothing its DAG stored before: an earlier scenario's System Log cursor (of another
+    local Okta) or converged-at mark in this Airflow database is not its own."""
+    from airflow.models.variable import Variable
+
+    from okta_quicksight_airflow.incremental_run import cursor_key
+    from okta_quicksight_airflow.run_bookkeeping import last_converged_key
+
+    for key in (cursor_key(dag_id), last_converged_key(dag_id)):
+        Variable.delete(key)
+
+
+def age_cursor(dag_id: str, days: float) -> None:
+    """Make the stored System Log cursor ``days`` older (a round's ``cursor_age_days``), as if saved back then."""
+    from airflow.models.variable import Variable
+
+    from okta_quicksight_airflow.incremental_run import cursor_key
+
+    raw = Variable.get(cursor_key(dag_id), default_var=None)
+    if not raw:
+        raise ScenarioError("cursor_age_days: no System Log cursor is stored yet (an earlier run must converge first)")
+    cursor = json.loads(raw)
+    cursor["saved_at"] = float(cursor.get("saved_at") or time.time()) - days * 86400
+    Variable.set(cursor_key(dag_id), json.dumps(cursor))
+
+
 def run_dag(dag_id: str, params: dict):
     """One run of the DAG with ``params``; returns (state, report)."""
     dag = load_dag(dag_id)
@@ -184,6 +214,7 @@ def run_scenario(scenario: dict, *, dag_id: str = "scenario_sync", runs: int = 1
         # The client paces itself to the scenario's QuickSight rate; without one, it does not wait.
         env["OKTA_QS_SYNC_QS_CALLS_PER_SECOND"] = str((scenario.get("limits") or {}).get("quicksight_per_second") or 0)
         stack.enter_context(_environment(env))
+        forget_stored_state(dag_id)
         history = []
         for i in range(runs):
             if i and between_runs:
@@ -207,6 +238,8 @@ def run_round(n: int, one: dict, dag_id: str, okta: OktaServer, quicksight: Quic
     faults = one.get("faults") or []
     okta.set_faults(faults)
     quicksight.faults = FaultPlan(faults, "quicksight")
+    if one.get("cursor_age_days"):
+        age_cursor(dag_id, float(one["cursor_age_days"]))
     if before_round is not None:
         before_round(n, okta, quicksight)
     state, report = run_dag(dag_id, one.get("params") or {})

@@ -75,12 +75,12 @@ def test_incremental_scenario(path: Path):
                     okta.load(one["okta"])
                 okta.set_faults(one.get("faults") or [])
                 quicksight.faults = FaultPlan(one.get("faults") or [], "quicksight")
-                aged = time.time() + 95 * 86400 if "expired-cursor" in path.stem else None
+                aged = time.time() + one["cursor_age_days"] * 86400 if one.get("cursor_age_days") else None
                 planned, report = one_run(target, one.get("params") or {}, variables, now=aged)
                 got = {"outcome": outcome_of("success", report), "quicksight": quicksight.dump(), "report": report}
                 problems = expectation_problems(one["expect"], one.get("expect_report", []), got)
                 assert problems == [], (f"run {n}", planned.get("mode"), planned.get("fallback_reason"), report.get("api_calls"), report.get("items"))
-                expected_mode = _expected_mode(path.stem, one)
+                expected_mode = one["expect"]["mode"]  # also checked on the report by expectation_problems
                 assert planned["mode"] == expected_mode, (planned["mode"], planned.get("fallback_reason"))
                 if expected_mode == "full" and one.get("params", {}).get("mode") == "incremental":
                     assert planned["fallback_reason"], "a fallback says why"
@@ -100,16 +100,6 @@ def assert_reads_within_budget(planned: dict) -> None:
     elif not events["group_ids"]:
         people = len(events["user_ids"])
         assert okta_calls <= 5 * people and qs_calls <= 10 * people, planned["api_calls"]
-
-
-def _expected_mode(stem: str, one: dict) -> str:
-    params = one.get("params") or {}
-    if params.get("only_users"):
-        return "only_users"
-    if params.get("mode") != "incremental":
-        return "full"
-    falls_back = ("expired-cursor", "log-page-fails", "username-renamed")
-    return "full" if any(k in stem for k in falls_back) else "incremental"
 
 
 def test_a_cursor_is_stale_without_one_or_past_the_logs_retention():

@@ -118,3 +118,23 @@ def test_approval_page_lists_users_their_assets_groups_and_why():
     assert f"- `{R}/gone2@example.com`: owned assets not read" in text
     assert f"gone3@example.com" not in text and "- ... and 1 more; the plan_sync task's XCom has all" in text
     assert text.rstrip().endswith("deletes nothing.")
+
+
+def test_the_note_and_the_report_say_how_the_run_read():
+    memory = directory()
+    cfg = config()
+    state = okta([ou("u1"), ou("u2")], [og("g1", "Fin", ["u1"])])
+    run(cfg, state, memory)
+    _, report = _report(cfg, state, memory)
+    incremental = {**report, "mode": "incremental",
+                   "looked_at": {"log_pages": 1, "events": {"user_ids": ["u1", "u2"], "group_ids": ["g1"]}}}
+    on_demand = {**report, "mode": "only_users", "looked_at": {"only_users": ["ann@example.com", "00u9"]}}
+    fell_back = {**report, "mode": "full", "fallback_reason": "no cursor yet"}
+    assert run_note(report) == "no changes" and "Incremental" not in report_markdown(report)
+    assert run_note(incremental) == "incremental: no changes"
+    assert ("Incremental run: 1 System Log page read from the stored cursor; 2 people and 1 group touched by the "
+            "events were read again and synced, nothing else.") in report_markdown(incremental).splitlines()
+    assert run_note(on_demand) == "on demand (2 people): no changes"
+    assert "On-demand run for `ann@example.com`, `00u9`: just these people" in report_markdown(on_demand)
+    assert run_note(fell_back) == "full (incremental fell back): no changes"
+    assert "Full run instead of incremental: no cursor yet." in report_markdown(fell_back).splitlines()

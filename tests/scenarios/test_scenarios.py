@@ -17,7 +17,8 @@ from scenario_harness.runner import run_scenario
 
 HERE = Path(__file__).parent
 SHARED_EXAMPLES = HERE / "examples"
-FILES = sorted(SHARED_EXAMPLES.glob("*.json")) + sorted((HERE / "files").glob("*.json"))
+FILES = (sorted(SHARED_EXAMPLES.glob("*.json")) + sorted((HERE / "files").glob("*.json"))
+         + sorted((HERE / "files" / "incremental").glob("*.json")))
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
