@@ -5,6 +5,8 @@
     python -m bench --sizes 1k,10k --out /tmp/b.md --json /tmp/b.json
     python -m bench --rate-limited-only --time-scale 1 --json /tmp/rl.json   # only the rate-limited run
     python -m bench --incremental-only --incremental-sizes 10k --slices 144   # only the incremental rows
+    python -m bench --doc-only           # docs/benchmarks.md again from docs/measurements/bench.json, nothing measured
+    python -m bench --doc-only --incremental-from /tmp/inc.json   # ... with the incremental rows of that run
 
 Prints a line per run as it goes and a one-line summary last.
 """
@@ -22,6 +24,8 @@ from pathlib import Path
 from bench import doc, incremental, measure, orgs, workloads
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "docs" / "measurements" / "bench.json"
+EVENTS = REPO / "docs" / "measurements" / "event_latency.json"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,6 +34,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true", help="only the smallest size (steady state, churn, baseline, a rate-limited run), fast")
     p.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"), help="the Markdown report ('-' for none)")
     p.add_argument("--json", default=None, help="also write the raw results here")
+    p.add_argument("--results", default=None,
+                   help=f"where a full run stores its raw results and --doc-only reads them ('-' for none; default "
+                        f"{RESULTS.relative_to(REPO)}, none for --smoke)")
+    p.add_argument("--doc-only", action="store_true",
+                   help="measure nothing: render --out from the raw results in --results (and the event measurement)")
+    p.add_argument("--incremental-from", default=None,
+                   help="with --doc-only: take the incremental rows from this --incremental-only --json file "
+                        "(stored into --results, so the document names both runs)")
+    p.add_argument("--events", default=str(EVENTS), help="the event-driven runs' measurement, rendered when it exists")
     p.add_argument("--seed", type=int, default=6)
     p.add_argument("--airflow-home", default=None,
                    help="an Airflow home with a migrated DB to reuse (default: a fresh one, migrated once)")
@@ -62,6 +75,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.rate_limited_only and args.rate_limited_size not in orgs.SIZES:
         p.error(f"--rate-limited-only needs --rate-limited-size from {', '.join(orgs.SIZES)}, "
                 f"not {args.rate_limited_size!r}")
+    if args.results is None:
+        args.results = "-" if args.smoke else str(RESULTS)
     if args.smoke:
         # No first sync: it alone takes longer than the rest; make bench runs it.
         args.sizes, args.rate_limited_size, args.time_scale, args.first_sync_sizes = "1k", "1k", 60.0, ""
@@ -88,6 +103,8 @@ def main(argv: list[str] | None = None) -> dict:
     def log(message: str) -> None:
         print(f"[bench {time.perf_counter() - started:6.1f} s] {message}", flush=True)
 
+    if args.doc_only:
+        return doc_only(args, log)
     if args.rate_limited_only:
         return rate_limited_only(args, log)
     if args.incremental_only:
@@ -143,10 +160,49 @@ def main(argv: list[str] | None = None) -> dict:
     results["summary"] = summary_line(results, met, judged)
     if args.out != "-":
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(doc.render(results))
+        Path(args.out).write_text(doc.render(results, load_events(args.events)))
         log(f"wrote {args.out}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, default=str, indent=1))
+    for path in {args.json, None if args.results == "-" else args.results} - {None}:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results, default=str, indent=1))
+    print(results["summary"], flush=True)
+    return results
+
+
+def load_events(path: str | None) -> dict | None:
+    """The event-driven runs' measurement (another tool writes it), or None when there is none yet."""
+    if not path or not Path(path).is_file():
+        return None
+    return json.loads(Path(path).read_text())
+
+
+def doc_only(args: argparse.Namespace, log) -> dict:
+    """Re-render the document from stored raw results, optionally with the incremental rows of a separate run."""
+    if args.results == "-" or not Path(args.results).is_file():
+        raise SystemExit(f"--doc-only needs the raw results of a full run in {args.results} (see --results)")
+    results = json.loads(Path(args.results).read_text())
+    if args.incremental_from:
+        inc = json.loads(Path(args.incremental_from).read_text())
+        if not inc.get("incremental"):
+            raise SystemExit(f"{args.incremental_from} holds no incremental rows")
+        sizes = ", ".join(r["size"] for r in inc["incremental"])
+        parts = [p for p in results.get("parts") or [] if not p["rows"].startswith("incremental")]
+        if not parts:
+            parts = [{"rows": "every other row", "args": results["args"], "date": results["date"],
+                      "duration_s": results["duration_s"], "commit": results["machine"].get("commit")}]
+        parts.append({"rows": f"incremental rows ({sizes})", "args": inc["args"], "date": inc.get("date", "?"),
+                      "duration_s": inc["duration_s"], "commit": (inc.get("machine") or {}).get("commit")})
+        results["incremental"], results["parts"] = inc["incremental"], parts
+    results["targets"] = doc.judge(results)
+    met = sum(1 for t in results["targets"] if t["met"])
+    judged = sum(1 for t in results["targets"] if t["met"] is not None)
+    results["summary"] = summary_line(results, met, judged)
+    if args.out != "-":
+        Path(args.out).write_text(doc.render(results, load_events(args.events)))
+        log(f"wrote {args.out} from {args.results}")
+    if args.incremental_from:
+        Path(args.results).write_text(json.dumps(results, default=str, indent=1))
+        log(f"stored the merged results in {args.results}")
     print(results["summary"], flush=True)
     return results
 
@@ -180,14 +236,15 @@ def incremental_only(args: argparse.Namespace, log) -> dict:
     if not args.incremental_sizes:
         raise SystemExit("--incremental-only needs at least one size in --incremental-sizes")
     started = time.perf_counter()
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     with tempfile.TemporaryDirectory(prefix="okta-qs-bench-") as tmp:
         home, workdir = Path(args.airflow_home or Path(tmp) / "airflow"), Path(tmp) / "runs"
         home.mkdir(exist_ok=True)
         workdir.mkdir()
         runner = workloads.Runner(home, workdir)
         rows = [run_incremental(size, args, runner, log) for size in args.incremental_sizes]
-    results = {"args": " ".join(sys.argv[1:]), "incremental": rows, "targets": doc.judge_incremental(rows),
-               "duration_s": time.perf_counter() - started}
+    results = {"args": " ".join(sys.argv[1:]), "date": date, "machine": doc.machine(), "incremental": rows,
+               "targets": doc.judge_incremental(rows), "duration_s": time.perf_counter() - started}
     lines = doc.incremental_lines(rows) + ["", "| target | measured | met | cause of the gap |", "|---|---|---|---|"]
     for t in results["targets"]:
         lines.append(f"| {t['target']} | {t['figure']} | {doc.MET[t['met']]} | {t['cause'] or '–'} |")

@@ -282,16 +282,24 @@ def throttled_by_operation(throttled: dict[str, int]) -> str:
 MET = {True: "met", False: "**not met**", None: "not judged"}
 
 
-def render(results: dict) -> str:
+def render(results: dict, events: dict | None = None) -> str:
+    """The document; `events` is docs/measurements/event_latency.json's content when that file exists."""
     m = results["machine"]
     out = ["# Benchmarks", "",
            f"Written by `make bench` (`python -m bench {results['args']}`) on {results['date']}; the whole run took "
-           f"{results['duration_s'] / 60:.1f} minutes. Do not edit by hand: run `make bench` again.", "",
-           "## Machine and versions", "",
-           f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, {m['os']}",
-           "- " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
-           f"- commit {m['commit']}", "",
-           "## How it is measured", ""]
+           f"{results['duration_s'] / 60:.1f} minutes. Do not edit by hand: run `make bench` again, or "
+           "`python -m bench --doc-only` to re-render it from the stored raw results (`docs/measurements/bench.json`).",
+           ""]
+    if results.get("parts"):
+        out += ["Rows measured in separate runs, merged here from their raw results:", ""]
+        out += [f"- {p['rows']}: `python -m bench {p['args']}` on {p['date']} ({p['duration_s'] / 60:.1f} minutes"
+                f"{', commit ' + p['commit'] if p.get('commit') else ''})" for p in results["parts"]]
+        out += [""]
+    out += ["## Machine and versions", "",
+            f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, {m['os']}",
+            "- " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+            f"- commit {m['commit']}", "",
+            "## How it is measured", ""]
     out += METHOD.format(threshold=measure.XCOM_OBJECTSTORAGE_THRESHOLD, **results["settings"]).strip().splitlines()
     out += ["", "## Targets", "", "| target | measured | met | cause of the gap |", "|---|---|---|---|"]
     for t in results["targets"]:
@@ -314,6 +322,7 @@ def render(results: dict) -> str:
             out += ["", "</details>"]
     if results.get("incremental"):
         out += ["", "## Incremental runs", ""] + incremental_lines(results["incremental"])
+    out += ["", "## Event-driven runs", ""] + event_lines(events, results.get("incremental") or [])
     rl = results.get("rate_limited")
     if rl:
         out += ["", "## Under rate limits", ""] + rate_limited_lines(rl)
@@ -509,3 +518,43 @@ def judge_incremental(rows: list[dict]) -> list[dict]:
                         "figure": "10k incremental (with the reference design) not run", "met": None,
                         "cause": "not run in this run"})
     return targets
+
+
+# ------------------------------------------------------------------ event-driven runs
+SCHEDULE_MIN = 10  # the incremental schedule the churn rows stand for (144 runs a day)
+
+
+def incremental_run_s(rows: list[dict]) -> tuple[str, float] | None:
+    """The mean sync time of an incremental churn run, at the largest size measured (the run's own time)."""
+    if not rows:
+        return None
+    r = rows[-1]
+    return r["size"], r["churn"]["sync_wall_s"] / max(1, r["slices"])
+
+
+def event_lines(events: dict | None, rows: list[dict]) -> list[str]:
+    """How long a change takes to reach QuickSight: polled every 10 minutes against started by Okta's events."""
+    own = incremental_run_s(rows)
+    run = f"{own[1]:.1f} s (the mean incremental churn run at {own[0]})" if own else "the run's own time (not measured here)"
+    out = [f"A change made in Okta reaches QuickSight after the wait for the next run, plus the run. Polled every "
+           f"{SCHEDULE_MIN} minutes (the incremental schedule), the wait is {SCHEDULE_MIN / 2:g} minutes on average "
+           f"and {SCHEDULE_MIN} at most (computed, not measured), plus {run}. Started by Okta's events "
+           "(a target's `event_queue`, docs/incremental.md), the wait is the delivery's:", ""]
+    if not events:
+        return out + ["Event-driven runs: not measured yet (`docs/measurements/event_latency.json` does not exist)."]
+    ok = events.get("end_state_ok")
+    out += ["| run start | change to QuickSight | burst: messages → runs | end state as a full run's |",
+            "|---|---|---|---|",
+            f"| every {SCHEDULE_MIN} minutes (schedule) | {SCHEDULE_MIN / 2:g} min on average, {SCHEDULE_MIN} min at most, "
+            f"plus the run | – | – |",
+            f"| Okta's events (queue) | {_seconds(events.get('change_to_quicksight_s'))} "
+            f"| {_n(events.get('burst_messages'))} → {_n(events.get('burst_runs'))} "
+            f"| {'yes' if ok else 'no' if ok is not None else '–'} |"]
+    out += ["", f"Measured {events.get('measured_at') or '(date not recorded)'} (`docs/measurements/event_latency.json`)."]
+    if events.get("notes"):
+        out += ["", str(events["notes"])]
+    return out
+
+
+def _seconds(x) -> str:
+    return "–" if x is None else f"{float(x):.1f} s"

@@ -159,3 +159,39 @@ def test_the_incremental_rows_alone(tmp_path, migrated_home, capsys):
     assert json.loads((tmp_path / "inc.json").read_text())["incremental"][0]["slices"] == 3
     with pytest.raises(SystemExit):
         bench_main.main(["--incremental-only", "--incremental-sizes", "2k"])
+
+
+def test_the_document_is_rendered_again_from_the_stored_results(smoke, tmp_path):
+    """--doc-only measures nothing: the same figures, with the event section from its file when it exists."""
+    results, out = smoke
+    again = bench_main.main(["--doc-only", "--results", str(out / "results.json"), "--out", str(tmp_path / "a.md"),
+                             "--events", str(tmp_path / "none.json")])
+    assert again["summary"] == results["summary"]
+    text = (tmp_path / "a.md").read_text()
+    assert "## Event-driven runs" in text and "not measured yet" in text
+    assert "5 minutes on average and 10 at most" in text
+    events = {"measured_at": "2026-12-02 20:00 UTC", "change_to_quicksight_s": 41.25, "burst_messages": 50,
+              "burst_runs": 2, "end_state_ok": True, "notes": "a note"}
+    (tmp_path / "events.json").write_text(json.dumps(events))
+    bench_main.main(["--doc-only", "--results", str(out / "results.json"), "--out", str(tmp_path / "b.md"),
+                     "--events", str(tmp_path / "events.json")])
+    text = (tmp_path / "b.md").read_text()
+    assert "| Okta's events (queue) | 41.2 s | 50 → 2 | yes |" in text and "not measured yet" not in text
+    assert "Measured 2026-12-02 20:00 UTC" in text and "a note" in text
+
+
+def test_incremental_rows_of_another_run_are_merged_and_named(smoke, tmp_path):
+    results, out = smoke
+    stored = tmp_path / "bench.json"
+    stored.write_text((out / "results.json").read_text())
+    inc = {"args": "--incremental-only --incremental-sizes 1k", "date": "2026-12-02 19:00 UTC", "duration_s": 60.0,
+           "incremental": [{**results["incremental"][0], "slices": 7}]}
+    (tmp_path / "inc.json").write_text(json.dumps(inc))
+    bench_main.main(["--doc-only", "--results", str(stored), "--incremental-from", str(tmp_path / "inc.json"),
+                     "--out", str(tmp_path / "c.md"), "--events", str(tmp_path / "none.json")])
+    text = (tmp_path / "c.md").read_text()
+    assert "- incremental rows (1k): `python -m bench --incremental-only --incremental-sizes 1k` on 2026-12-02 19:00 UTC" in text
+    assert "- every other row: `python -m bench --smoke" in text
+    assert json.loads(stored.read_text())["incremental"][0]["slices"] == 7
+    with pytest.raises(SystemExit):
+        bench_main.main(["--doc-only", "--results", str(tmp_path / "missing.json"), "--out", "-"])
