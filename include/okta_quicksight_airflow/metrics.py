@@ -16,7 +16,8 @@ nowhere when metrics are off. Under Airflow's own prefix (``statsd_prefix``
 - ``P.throttles.<service>`` counter: throttled answers (429 / ThrottlingException), when the run counted them
 - ``P.run.<outcome>`` counter, 1 per run: ``success``, ``failed``, ``held``, ``superseded`` or ``dry_run``
 - ``P.duration`` timer: the run's duration, read to report
-- ``P.managed_users``, ``P.managed_groups``, ``P.desired_users``, ``P.desired_groups`` gauges
+- ``P.managed_users``, ``P.managed_groups``, ``P.desired_users``, ``P.desired_groups`` gauges, from full
+  runs only (an incremental or on-demand run counts just what it looked at)
 
 *tags* (OpenTelemetry, Datadog: backends that keep tags, and OpenTelemetry
 cuts names at 63 characters): the same metrics named
@@ -93,10 +94,16 @@ def _measures(report: dict, throttles: dict[str, int] | None):
     for service, n in sorted({**(report.get("throttles") or {}), **(throttles or {})}.items()):
         if n:
             yield "incr", "throttles", (service,), n, {"service": service}
+    for key, value in _gauges(report).items():
+        yield "gauge", key, (), value, {}
+
+
+def _gauges(report: dict) -> dict:
+    """The directory's totals, when the run read all of it (a full run)."""
+    if report.get("mode", "full") != "full":
+        return {}
     stats = report.get("stats") or {}
-    for key in GAUGES:
-        if key in stats:
-            yield "gauge", key, (), stats[key], {}
+    return {key: stats[key] for key in GAUGES if key in stats}
 
 
 def emit_run_metrics(report: dict, dag_id: str, throttles: dict[str, int] | None = None, *,
@@ -122,9 +129,9 @@ def asset_extra(report: dict, note: str | None = None) -> dict:
     """
     counts = report.get("counts") or {}
     totals = report.get("totals") or {}
-    stats = report.get("stats") or {}
     extra = {
         "outcome": report.get("outcome"),
+        "mode": report.get("mode", "full"),
         "dry_run": bool(report.get("dry_run")),
         "done": {action: row["done"] for action, row in sorted(counts.items()) if row.get("done")},
         "failed": totals.get("failed", 0),
@@ -132,7 +139,7 @@ def asset_extra(report: dict, note: str | None = None) -> dict:
         "deletions_planned": (report.get("deletions") or {}).get("count", 0),
         "duration_s": report.get("duration_s", 0),
     }
-    extra.update({key: stats[key] for key in GAUGES if key in stats})
+    extra.update(_gauges(report))
     if note:
         extra["note"] = note
     return extra

@@ -171,8 +171,19 @@ def test_asset_extra_is_the_runs_numbers_in_small_plain_json():
 
     extra = asset_extra(_held_report(), "held: 3 deletions wait for approval")
     assert extra == {
-        "outcome": "held", "dry_run": False, "done": {"register_user": 2}, "failed": 0, "held": 3,
+        "outcome": "held", "mode": "full", "dry_run": False, "done": {"register_user": 2}, "failed": 0, "held": 3,
         "deletions_planned": 3, "duration_s": 1.5, "managed_users": 3, "managed_groups": 0, "desired_users": 2,
         "desired_groups": 0, "note": "held: 3 deletions wait for approval",
     }
     assert json.loads(json.dumps(extra)) == extra
+
+
+def test_an_incremental_run_sends_no_directory_totals_it_did_not_read():
+    from okta_quicksight_airflow.metrics import asset_extra
+
+    report = {**_held_report(), "mode": "incremental"}
+    kinds = {(kind, name) for kind, name, _, _ in run_metrics(report, "t")}
+    assert not {name for kind, name in kinds if kind == "gauge"}
+    assert ("incr", "okta_quicksight_sync.t.items.deprovision_user.held") in kinds
+    extra = asset_extra(report)
+    assert extra["mode"] == "incremental" and "managed_users" not in extra and extra["held"] == 3
