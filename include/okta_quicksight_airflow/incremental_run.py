@@ -204,7 +204,7 @@ def advance_cursor(dag_id: str, planned: dict, converged: bool, variables, calls
     leaves it where it was, and so does a full run whose log read fails (the old cursor is still safe).
     A full run's own read gave the app's groups (``planned["app_group_ids"]``); only the log is read here,
     and the Okta calls that takes are added to ``calls`` (by endpoint) when given."""
-    from okta_provider.errors import OktaError
+    from okta_provider.errors import LOG_READ_SCOPE, OktaError
     from okta_provider.hooks.okta import OktaHook
 
     plan = planned.get("plan") or {}
@@ -219,6 +219,13 @@ def advance_cursor(dag_id: str, planned: dict, converged: bool, variables, calls
         okta = OktaHook(okta_conn_id=planned["config"].get("okta_conn_id") or "okta_default")
         next_link = planned.get("cursor_to")
         try:
+            if not next_link and okta.lacks_scope(LOG_READ_SCOPE):
+                # A sure 403 on every full run: say once why there is no cursor, and ask nothing.
+                if not previous.get("next_link"):
+                    problem = (f"the Okta connection's OAuth scopes leave out {LOG_READ_SCOPE}; grant it to the "
+                               f"service app and add it to the connection's scopes (docs/okta.md)")
+                    variables.set(cursor_key(dag_id), json.dumps({"problem": problem, "saved_at": float(planned["started_at"])}))
+                return None
             if not next_link:
                 since = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(float(planned["started_at"]) - 1))
                 next_link = okta.read_log(since=since, filter=log_filter()).next_link

@@ -288,6 +288,12 @@ class OktaClient:
             cursor = page.next_link
         return LogRead(events=events, next_link=cursor, pages=pages)
 
+    def lacks_scope(self, scope: str) -> bool:
+        """Whether an OAuth service app connection was configured without ``scope`` (so asking is a sure 403).
+        An API token acts with its admin's role: it never lacks a scope here."""
+        scopes = getattr(self.auth, "scopes", None)
+        return isinstance(scopes, str) and scope not in scopes.split()
+
     def _log_cursor_url(self, next_link: str) -> str:
         """A stored cursor, followed only on this org's System Log (the credentials go where it points)."""
         link = next_link.strip()

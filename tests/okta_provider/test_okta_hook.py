@@ -159,3 +159,35 @@ def test_ui_test_button_message_never_names_the_temporary_conn_id(okta_server, m
         assert server.url in message
         if not ok:
             assert "E0000011" in message and "the tested connection (Okta org" in message
+
+
+def test_a_connection_without_the_log_scope_stores_why_and_never_asks_for_the_log(okta_server, airflow_okta_conn, rsa_key):
+    """An OAuth connection with the default scopes cannot read the System Log: a full run does not send
+    a sure 403 each time to store the incremental cursor; it says once which scope to grant."""
+    import json
+    import time
+
+    from okta_quicksight_airflow import incremental_run
+
+    pem, jwk = rsa_key
+    org = numbered_org(n_users=2, n_groups=1, oauth_clients=[{"client_id": "0oasvc1", "public_jwk": jwk, "scopes": ["okta.apps.read", "okta.groups.read"]}])
+    server = okta_server(org)
+    airflow_okta_conn(server.url, password=None, extra={"client_id": "0oasvc1", "private_key": pem})
+    assert OktaHook().lacks_scope("okta.logs.read") and not OktaHook().lacks_scope("okta.apps.read")
+    stored: dict = {}
+
+    class Variables:
+        get = staticmethod(lambda key, default=None: stored.get(key, default))
+        set = staticmethod(stored.__setitem__)
+
+    planned = {"config": {"okta_conn_id": "okta_default", "okta_app_id": APP_ID}, "plan": {"dry_run": False},
+               "started_at": time.time(), "mode": "full", "app_group_ids": ["00g1"]}
+    calls: dict = {}
+    assert incremental_run.advance_cursor("t", planned, True, Variables, calls) is None
+    assert calls == {} and server.counter.snapshot().get("GET /api/v1/logs") is None
+    assert "leave out okta.logs.read" in json.loads(stored["t.incremental_cursor"])["problem"]
+
+    airflow_okta_conn(server.url)  # an API token acts with its admin's role: the log is read
+    assert not OktaHook().lacks_scope("okta.logs.read")
+    cursor = incremental_run.advance_cursor("t", planned, True, Variables, calls)
+    assert cursor["next_link"].startswith(server.url) and calls == {"GET /api/v1/logs": 1}

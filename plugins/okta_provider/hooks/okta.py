@@ -161,6 +161,10 @@ class OktaHook(BaseHook):
         """Every System Log event up to now and the cursor to store (OktaClient.read_log)."""
         return self.get_conn().read_log(since=since, next_link=next_link, filter=filter)
 
+    def lacks_scope(self, scope: str) -> bool:
+        """Whether the connection's OAuth scopes leave ``scope`` out (OktaClient.lacks_scope)."""
+        return self.get_conn().lacks_scope(scope)
+
     @property
     def api_calls(self) -> dict[str, int]:
         return self._client.api_calls if self._client is not None else {}
