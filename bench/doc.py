@@ -345,8 +345,10 @@ METHOD = """
   run. Calls are the servers' own counters. CPU times are the sync process's; peak RSS is that process's
   peak (it includes about {rss_base:.0f} MB of Python, Airflow and boto3 imported before the run starts).
 - Minimum calls come from the page sizes (Okta: app users 500, app groups 200, group members 1,000, with
-  the empty page Okta serves after a full one; QuickSight: 100) and the sizes read. Expected writes are the
-  changes the generator made (register, delete, membership add/remove).
+  the empty page Okta serves after a full one; QuickSight: 100) and the sizes read, plus the one System Log
+  page (`GET /api/v1/logs`) the DAG reads after each full run that converged, to store the incremental runs'
+  cursor (the runs here make it too: `incremental_run.advance_cursor`). Expected writes are the changes the
+  generator made (register, delete, membership add/remove).
 - XCom: bytes of each task's return value as the metadata DB stores it with the default backend, and what
   the DB keeps with the common-io object-storage backend at a threshold of {threshold:,} bytes (values at
   or above it are stored in object storage and the DB keeps their path), which is what `docker-compose.yaml`
@@ -385,7 +387,7 @@ of one reset need little more than the time to make them).
 INCREMENTAL_NOTE = """
 Incremental runs (`mode: incremental`, docs/incremental.md) of the same orgs, starting from the QuickSight a
 converged sync leaves: a full run that writes nothing and stores the cursor (its Okta calls include the
-cursor's: one System Log page and the app's group pages), then an incremental run with nothing changed in
+cursor's System Log page; the app's groups come from its own read), then an incremental run with nothing changed in
 Okta, then the day's churn of the churn workload (joiners, leavers, movers) applied to the local Okta in
 {slices} slices (10-minute runs over a day would be 144), each person's change in one slice, with an
 incremental run after each slice (the local Okta logs the events real Okta would), then a full run that

@@ -22,6 +22,7 @@ OKTA_APP_USERS = "GET /api/v1/apps/{appId}/users"
 OKTA_APP_GROUPS = "GET /api/v1/apps/{appId}/groups"
 OKTA_GROUP_MEMBERS = "GET /api/v1/groups/{groupId}/users"
 OKTA_USER_GROUPS = "GET /api/v1/users/{userId}/groups"
+OKTA_LOGS = "GET /api/v1/logs"
 
 IDENTITY_READS = ("ListUsers", "ListGroups", "ListGroupMemberships", "DescribeUser", "ListUserGroups",
                   "DescribeGroup", "DescribeGroupMembership", "ListNamespaces", "DescribeNamespace")
@@ -44,12 +45,14 @@ def qs_pages(n: int, page: int = QS_PAGE) -> int:
     return max(1, math.ceil(n / page))
 
 
-def okta_minimum(n_app_users: int, group_sizes: list[int]) -> dict[str, int]:
-    """The fewest Okta requests that read the app's users, groups and members in full."""
+def okta_minimum(n_app_users: int, group_sizes: list[int], cursor: bool = True) -> dict[str, int]:
+    """The fewest Okta requests that read the app's users, groups and members in full, plus the System
+    Log page the DAG reads to store the incremental runs' cursor after a full run that converged."""
     return {
         OKTA_APP_USERS: okta_pages(n_app_users, OKTA_APP_USERS_PAGE),
         OKTA_APP_GROUPS: okta_pages(len(group_sizes), OKTA_APP_GROUPS_PAGE),
         OKTA_GROUP_MEMBERS: sum(okta_pages(m, OKTA_GROUP_MEMBERS_PAGE) for m in group_sizes),
+        **({OKTA_LOGS: 1} if cursor else {}),
     }
 
 

@@ -56,8 +56,21 @@ class _RetryLog:
         logger.setLevel(min(logger.level or logging.WARNING, logging.WARNING))
 
 
+class _Variables:
+    """A throwaway Variable store: the cursor a full run stores is dropped with the process."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value) -> None:
+        self.values[key] = value
+
+
 def run_ours(target: dict, params: dict) -> dict:
-    from okta_quicksight_airflow import sync_tasks
+    from okta_quicksight_airflow import incremental_run, run_bookkeeping, sync_tasks
     from okta_quicksight_airflow.quicksight_clients import PACING_MARGIN
     from okta_quicksight_sync import planner
     from okta_quicksight_sync.plan import Plan
@@ -78,9 +91,13 @@ def run_ours(target: dict, params: dict) -> dict:
     users_done = sync_tasks.user_sync(planned, params, groups_done)
     # No person to ask: deletions the plan holds are reported held, none applied.
     deprovisioned = sync_tasks.deprovision(planned, params, groups_done)
+    steps = [groups_done, users_done, deprovisioned]
+    # The DAG's deprovision task then stores the System Log cursor after a run that converged (one log page).
+    cursor_calls: dict[str, int] = {}
+    converged = run_bookkeeping.converged_at(planned, steps) is not None
+    cursor = incremental_run.advance_cursor("bench_sync", planned, converged, _Variables(), cursor_calls)
     wall2, cpu2 = time.perf_counter(), time.process_time()
-    report = sync_tasks.build_report(planned, [groups_done, users_done, deprovisioned], failed_tasks=[],
-                                     finished_at=time.time())
+    report = sync_tasks.build_report(planned, steps, failed_tasks=[], finished_at=time.time())
     out["phases"] = {
         "read_okta": {"cpu_s": read_okta.cpu_s, "wall_s": read_okta.wall_s},
         "read_quicksight": {"cpu_s": read_qs.cpu_s, "wall_s": read_qs.wall_s},
@@ -94,6 +111,7 @@ def run_ours(target: dict, params: dict) -> dict:
         out["xcom"][task_id] = xcom_bytes(value)
     out["planned_writes"] = plan.planned_counts()
     out["deletions_held"] = plan.deletions_held
+    out["cursor_stored"], out["cursor_okta_calls"] = cursor is not None, cursor_calls
     out["outcome"] = report.get("outcome")
     out["errors"] = report.get("errors", [])[:5]
     out["statuses"] = _statuses(groups_done, users_done, deprovisioned)

@@ -37,6 +37,9 @@ def test_steady_state_writes_nothing_and_reads_at_the_page_minimum(smoke):
     calls = measure.split_quicksight(steady["ours"]["quicksight_calls"])
     assert calls["writes"] == {}
     assert steady["ours"]["okta_calls"] == steady["minimum"]["okta"]
+    # the DAG stores the incremental cursor after a converged full run: one System Log page, counted here too
+    assert steady["ours"]["cursor_stored"] and steady["ours"]["cursor_okta_calls"] == {measure.OKTA_LOGS: 1}
+    assert steady["minimum"]["okta"][measure.OKTA_LOGS] == 1
     assert {op: calls["reads"].get(op, 0) for op in steady["minimum"]["quicksight_reads"]} == \
         steady["minimum"]["quicksight_reads"]
     assert steady["ours"]["outcome"] == "success"
