@@ -72,7 +72,7 @@ def queue_trigger(config: TargetConfig):
     every target that has no ``event_queue``."""
     missing = missing_packages()
     if missing:
-        raise ValueError(f"event_queue is set but {', '.join(missing)} is not installed: install "
+        raise ValueError(f"event_queue is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: install "
                          f"{EVENT_PACKAGES} where the DAG processor and the triggerer run, or remove event_queue")
     from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
 

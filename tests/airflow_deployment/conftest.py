@@ -26,6 +26,7 @@ import pytest
 
 from local_servers.okta_server import OktaServer
 from local_servers.quicksight_server import QuickSightServer
+from local_servers.sqs_server import SqsServer
 from scenario_harness.local_airflow import AirflowApi, AirflowProcesses, free_port
 from scenario_harness.runner import target_of
 
@@ -35,6 +36,8 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 APPROVER, APPROVER_PASSWORD = "alice", "alice-approves"  # a second UI user, the deploy_approvers target's approver
 # A Redis database of its own, so nothing else on this Redis sees our Celery queue.
 REDIS_DB = 11
+# The target whose incremental DAG starts from Okta's events on the local SQS queue (test_event_driven.py).
+EVENTS_TARGET, EVENTS_QUEUE = "deploy_events", "okta-events"
 READ_PREFIXES = ("List", "Describe", "Search", "sts:")
 
 
@@ -89,6 +92,8 @@ class Deployment:
     api: AirflowApi
     targets: dict[str, Target]
     scheduled_at: datetime  # when deploy_scheduled's cron fires
+    sqs: SqsServer | None = None  # the local SQS holding EVENTS_TARGET's event_queue
+    events_queue: str | None = None
 
     def backfill(self, dag_id: str, start: datetime, end: datetime, reprocess: str) -> str:
         done = self.airflow.cli(
@@ -170,6 +175,8 @@ def _targets(scheduled_at: datetime) -> dict[str, tuple[dict, str | None, dict]]
         "deploy_kill": (slow_writes, None, {}),
         "deploy_clear": (refused, None, {}),
         "deploy_concurrent": (contended, "0 3 * * *", {}),
+        # No schedule of its own: its incremental DAG runs when Okta's events reach its SQS queue.
+        EVENTS_TARGET: (copy.deepcopy(first), None, {}),
     }
 
 
@@ -199,12 +206,17 @@ def deployment():
     targets: dict[str, Target] = {}
     settings: dict[str, str] = {}
     target_file: dict[str, dict] = {}
+    sqs = SqsServer()
+    sqs.start()
+    events_queue = sqs.create_queue(EVENTS_QUEUE)
     for dag_id, (scn, schedule, okta_extra) in _targets(scheduled_at).items():
         # The production graph: held deletions wait for a person; a failed task is retried once, soon.
         target = {**target_of(scn), "schedule": schedule, "approval": "ui", "task_retries": 1, "retry_delay_s": 1,
                   "okta_conn_id": f"okta_{dag_id}", "aws_conn_id": f"aws_{dag_id}"}
         if dag_id == "deploy_approvers":
             target["approvers"] = [APPROVER]
+        if dag_id == EVENTS_TARGET:
+            target["event_queue"] = events_queue
         okta = OktaServer(scn["okta"], scn.get("faults"), app_id=target["okta_app_id"])
         quicksight = RecordingQuickSightServer(scn["quicksight"], scn.get("faults"))
         okta.start()
@@ -215,7 +227,10 @@ def deployment():
             {"conn_type": "okta", "host": okta.url, "password": scn["okta"].get("api_token", "local-test-token"),
              "extra": okta_extra}
         )
-        settings[f"AIRFLOW_CONN_{target['aws_conn_id'].upper()}"] = quicksight.airflow_connection(target["identity_region"])
+        aws = json.loads(quicksight.airflow_connection(target["identity_region"]))
+        if dag_id == EVENTS_TARGET:  # the same connection reaches QuickSight and, for SQS alone, the local SQS
+            aws["extra"].update(sqs.airflow_connection_extra())
+        settings[f"AIRFLOW_CONN_{target['aws_conn_id'].upper()}"] = json.dumps(aws)
     (home / "targets.json").write_text(json.dumps(target_file, indent=2))
 
     db_url = f"{POSTGRES}/{database}"
@@ -250,12 +265,13 @@ def deployment():
         # the tests of the daily targets count such a run in.
         for dag_id in targets:
             api.set_paused(dag_id, False)
-        yield Deployment(airflow, api, targets, scheduled_at)
+        yield Deployment(airflow, api, targets, scheduled_at, sqs, events_queue)
     finally:
         airflow.stop()
         for t in targets.values():
             t.okta.stop()
             t.quicksight.stop()
+        sqs.stop()
         _drop_database(database)
         _flush_redis()
         if os.environ.get("OKTA_QS_KEEP_DEPLOYMENT_HOME") == "1":  # logs of every component, for debugging
