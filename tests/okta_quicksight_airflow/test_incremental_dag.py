@@ -8,6 +8,7 @@ local servers.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,21 @@ def _targets_file(tmp_path, targets: dict) -> str:
     path = tmp_path / "targets.json"
     path.write_text(json.dumps(targets))
     return str(path)
+
+
+@contextmanager
+def _deployed(tmp_path, scenario: dict, dag_id: str, target: dict):
+    """The local servers, the target's connections and targets file, and no cursor stored yet for ``dag_id``:
+    yields (okta server, Airflow's Variable)."""
+    with local_servers(scenario) as (okta, quicksight):
+        env = {**connections_env(okta, quicksight, scenario, target),
+               "OKTA_QS_SYNC_TARGETS": _targets_file(tmp_path, {dag_id: target}),
+               "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}
+        with _environment(env):
+            from airflow.models.variable import Variable
+
+            Variable.delete(f"{dag_id}.incremental_cursor")
+            yield okta, Variable
 
 
 def _run_note(dag_id: str, run_id: str) -> str | None:
@@ -75,21 +91,14 @@ def test_an_incremental_schedule_adds_the_targets_incremental_dag_and_nothing_el
 def test_a_full_run_stores_the_cursor_the_incremental_dag_reads_one_page_from(tmp_path):
     scenario = _scenario("incremental-nothing-changed")
     target = {**target_of(scenario), "incremental_schedule": "*/10 * * * *", "schedule": None}
-    with local_servers(scenario) as (okta, quicksight):
-        env = {**connections_env(okta, quicksight, scenario, target),
-               "OKTA_QS_SYNC_TARGETS": _targets_file(tmp_path, {"tgt": target}),
-               "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}
-        with _environment(env):
-            from airflow.models.variable import Variable
-
-            Variable.delete("tgt.incremental_cursor")
-            full = load_dag("tgt").test(run_conf={})
-            full_report = _report_of(full)
-            cursor = json.loads(Variable.get("tgt.incremental_cursor"))
-            incremental = load_dag("tgt_incremental").test(run_conf={})
-            report = _report_of(incremental)
-            note = _run_note("tgt_incremental", incremental.run_id)
-            assert Variable.get("tgt_incremental.incremental_cursor", default_var=None) is None
+    with _deployed(tmp_path, scenario, "tgt", target) as (okta, Variable):
+        full = load_dag("tgt").test(run_conf={})
+        full_report = _report_of(full)
+        cursor = json.loads(Variable.get("tgt.incremental_cursor"))
+        incremental = load_dag("tgt_incremental").test(run_conf={})
+        report = _report_of(incremental)
+        note = _run_note("tgt_incremental", incremental.run_id)
+        assert Variable.get("tgt_incremental.incremental_cursor", default_var=None) is None
     # The full run's own read gave the app's groups; storing the cursor cost one System Log read.
     assert cursor["next_link"].startswith(okta.url) and cursor["app_group_ids"] == sorted(scenario["okta"]["app_groups"])
     assert full_report["api_calls"]["okta"]["GET /api/v1/logs"] == 1
@@ -104,20 +113,13 @@ def test_a_full_run_stores_the_cursor_the_incremental_dag_reads_one_page_from(tm
 def test_an_on_demand_run_says_so_and_does_not_move_the_cursor(tmp_path):
     scenario = _scenario("on-demand-joiner-others-untouched")
     target = {**target_of(scenario), "schedule": None}
-    with local_servers(scenario) as (okta, quicksight):
-        env = {**connections_env(okta, quicksight, scenario, target),
-               "OKTA_QS_SYNC_TARGETS": _targets_file(tmp_path, {"od": target}),
-               "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}
-        with _environment(env):
-            from airflow.models.variable import Variable
-
-            Variable.delete("od.incremental_cursor")
-            load_dag("od").test(run_conf={})
-            before = Variable.get("od.incremental_cursor")
-            okta.load(scenario["rounds"][0]["okta"])
-            run = load_dag("od").test(run_conf={"only_users": ["eve@example.com"]})
-            report, note = _report_of(run), _run_note("od", run.run_id)
-            assert Variable.get("od.incremental_cursor") == before
+    with _deployed(tmp_path, scenario, "od", target) as (okta, Variable):
+        load_dag("od").test(run_conf={})
+        before = Variable.get("od.incremental_cursor")
+        okta.load(scenario["rounds"][0]["okta"])
+        run = load_dag("od").test(run_conf={"only_users": ["eve@example.com"]})
+        report, note = _report_of(run), _run_note("od", run.run_id)
+        assert Variable.get("od.incremental_cursor") == before
     assert report["mode"] == "only_users" and report["looked_at"]["only_users"] == ["eve@example.com"]
     assert note.startswith("on demand (1 person): synced: "), note
     assert "GET /api/v1/apps/{appId}/users" not in report["api_calls"]["okta"]  # nobody else was read
