@@ -155,6 +155,18 @@ def test_okta_changes_reach_quicksight_through_the_queue_and_a_burst_coalesces(d
     end_state_ok = full["totals"]["planned"] == 0
     assert end_state_ok, full["totals"]
 
+    # A duplicated message (SQS delivers at least once) costs one run that finds nothing and writes nothing.
+    writes_before, runs_before = len(target.quicksight.writes()), len(api.runs(INCREMENTAL))
+    sqs.client().send_message(QueueUrl=queue, MessageBody=json.dumps(
+        {"detail-type": "SystemLog", "source": stream.source, "detail": {"eventType": "application.user_membership.remove"}}))
+    _wait("no run for the duplicate", lambda: len(api.runs(INCREMENTAL)) > runs_before, 120)
+    _wait("the duplicate's run did not settle", lambda: _settled(api, sqs, queue, stream, quiet_s=20), 240, every=2)
+    (duplicate,) = api.runs(INCREMENTAL)[runs_before:]
+    assert (duplicate["run_type"], duplicate["state"]) == ("asset_triggered", "success")
+    report = api.xcom(INCREMENTAL, duplicate["dag_run_id"], "report")
+    assert (report.get("mode"), report["totals"]["planned"]) == ("incremental", 0), report["totals"]
+    assert len(target.quicksight.writes()) == writes_before
+
     measured = {
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "change_to_quicksight_s": round(change_to_quicksight_s, 1),
