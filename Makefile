@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins$(if $(PYTHONPATH),:$(PY
 # requirements-dev.txt (requirements.txt + Airflow + test tools) at the exact versions of constraints.txt.
 # ./plugins is installed (editable, so plugins/ stays the code that runs) only for its entry point:
 # Airflow's connection form for the `okta` type exists only through an installed provider distribution.
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt plugins/pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-events.txt constraints.txt plugins/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt -e ./plugins
