@@ -64,13 +64,10 @@ def _set_note(dag_run) -> None:
 
     session = object_session(dag_run)
     if session is not None:
-        if session.get_bind().dialect.name == "sqlite":  # pysqlite's SAVEPOINTs are unreliable
-            _write_note(dag_run, session)
-            return
-        # A savepoint: should the write fail, only it is rolled back, and the scheduler's own
-        # transaction (the run's state change) goes on as if the listener had not been there.
-        with session.begin_nested():
-            _write_note(dag_run, session)
+        # Not in a savepoint: releasing one counts as a commit to the scheduler's guard
+        # ("UNEXPECTED COMMIT - THIS WILL BREAK HA LOCKS!"), and a session of our own would wait on the
+        # run's row lock the scheduler holds. The write is one small row (the note, cut to its column).
+        _write_note(dag_run, session)
         return
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
