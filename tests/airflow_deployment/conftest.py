@@ -33,7 +33,8 @@ from scenario_harness.runner import target_of
 FILES = Path(__file__).parent / "files"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-APPROVER, APPROVER_PASSWORD = "alice", "alice-approves"  # a second UI user, the deploy_approvers target's approver
+APPROVER, APPROVER_PASSWORD = "alice", "alice-approves"
+MAIL_TO = "idm@example.com"  # deploy_approvers' notify list  # a second UI user, the deploy_approvers target's approver
 # A Redis database of its own, so nothing else on this Redis sees our Celery queue.
 REDIS_DB = 11
 # The target whose incremental DAG starts from Okta's events on the local SQS queue (test_event_driven.py).
@@ -86,6 +87,22 @@ class Target:
     target: dict = field(default_factory=dict)
 
 
+class MailCatcher:
+    """aiosmtpd handler: the deployment's SMTP server keeps every mail the workers send it."""
+
+    def __init__(self) -> None:
+        self.mails: list[dict] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        import email.policy
+
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.mails.append({"to": list(envelope.rcpt_tos), "subject": str(msg["Subject"]),
+                           "body": envelope.original_content.decode("utf-8", "replace")})
+        return "250 OK"
+
+
 @dataclass
 class Deployment:
     airflow: AirflowProcesses
@@ -94,6 +111,7 @@ class Deployment:
     scheduled_at: datetime  # when deploy_scheduled's cron fires
     sqs: SqsServer | None = None  # the local SQS holding EVENTS_TARGET's event_queue
     events_queue: str | None = None
+    mail: MailCatcher | None = None  # what deploy_approvers' notify block sent, through a real SMTP server
 
     def backfill(self, dag_id: str, start: datetime, end: datetime, reprocess: str) -> str:
         done = self.airflow.cli(
@@ -209,12 +227,18 @@ def deployment():
     sqs = SqsServer()
     sqs.start()
     events_queue = sqs.create_queue(EVENTS_QUEUE)
+    from aiosmtpd.controller import Controller
+
+    mail = MailCatcher()
+    smtp = Controller(mail, hostname="127.0.0.1", port=free_port())
+    smtp.start()
     for dag_id, (scn, schedule, okta_extra) in _targets(scheduled_at).items():
         # The production graph: held deletions wait for a person; a failed task is retried once, soon.
         target = {**target_of(scn), "schedule": schedule, "approval": "ui", "task_retries": 1, "retry_delay_s": 1,
                   "okta_conn_id": f"okta_{dag_id}", "aws_conn_id": f"aws_{dag_id}"}
         if dag_id == "deploy_approvers":
             target["approvers"] = [APPROVER]
+            target["notify"] = {"email": [MAIL_TO], "smtp_conn_id": "smtp_deploy", "on": ["held", "rejected"]}
         if dag_id == EVENTS_TARGET:
             target["event_queue"] = events_queue
         okta = OktaServer(scn["okta"], scn.get("faults"), app_id=target["okta_app_id"])
@@ -231,6 +255,9 @@ def deployment():
         if dag_id == EVENTS_TARGET:  # the same connection reaches QuickSight and, for SQS alone, the local SQS
             aws["extra"].update(sqs.airflow_connection_extra())
         settings[f"AIRFLOW_CONN_{target['aws_conn_id'].upper()}"] = json.dumps(aws)
+    settings["AIRFLOW_CONN_SMTP_DEPLOY"] = json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "airflow@example.com", "timeout": 10}})
     (home / "targets.json").write_text(json.dumps(target_file, indent=2))
 
     db_url = f"{POSTGRES}/{database}"
@@ -265,13 +292,14 @@ def deployment():
         # the tests of the daily targets count such a run in.
         for dag_id in targets:
             api.set_paused(dag_id, False)
-        yield Deployment(airflow, api, targets, scheduled_at, sqs, events_queue)
+        yield Deployment(airflow, api, targets, scheduled_at, sqs, events_queue, mail)
     finally:
         airflow.stop()
         for t in targets.values():
             t.okta.stop()
             t.quicksight.stop()
         sqs.stop()
+        smtp.stop()
         _drop_database(database)
         _flush_redis()
         if os.environ.get("OKTA_QS_KEEP_DEPLOYMENT_HOME") == "1":  # logs of every component, for debugging

@@ -125,6 +125,23 @@ def test_only_the_configured_approver_can_answer_and_the_run_says_who_rejected(d
     assert _note(api, target.dag_id, run_id) == f"rejected by {APPROVER}: {count} deletions not applied"
     _assert_state(target, held_state)
     assert not [w for w in target.quicksight.writes() if w[2] == "DeleteUser"]
+    # Its notify block mailed the held deletions, then the rejection, through a real SMTP server.
+    subjects = _mail_subjects(deployment, target.dag_id, 2)
+    assert subjects[-1] == f"[{target.dag_id}] rejected by {APPROVER}: {count} deletions not applied", subjects
+    assert subjects[0] == f"[{target.dag_id}] {count} deletions wait for approval", subjects
+
+
+def _mail_subjects(deployment, dag_id: str, at_least: int, timeout: float = 60) -> list[str]:
+    """The subjects of the mails sent for ``dag_id``, once there are ``at_least`` (the report task sends them)."""
+    from tests.airflow_deployment.conftest import MAIL_TO
+
+    deadline = time.monotonic() + timeout
+    while True:
+        mails = [m for m in deployment.mail.mails if m["subject"].startswith(f"[{dag_id}]")]
+        if len(mails) >= at_least or time.monotonic() > deadline:
+            assert all(m["to"] == [MAIL_TO] for m in mails)
+            return [m["subject"] for m in mails]
+        time.sleep(1)
 
 
 def _last_tick(hour: int = 3) -> datetime:
