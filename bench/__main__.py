@@ -42,6 +42,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--incremental-from", default=None,
                    help="with --doc-only: take the incremental rows from this --incremental-only --json file "
                         "(stored into --results, so the document names both runs)")
+    p.add_argument("--rate-limited-from", default=None,
+                   help="with --doc-only: take the rate-limited run from this --rate-limited-only --json file")
+    p.add_argument("--note", action="append", default=[],
+                   help="with --doc-only: a sentence on how the merged runs were measured (e.g. a shared machine), kept in --results")
     p.add_argument("--events", default=str(EVENTS), help="the event-driven runs' measurement, rendered when it exists")
     p.add_argument("--seed", type=int, default=6)
     p.add_argument("--airflow-home", default=None,
@@ -141,16 +145,10 @@ def main(argv: list[str] | None = None) -> dict:
             results["skipped_100k"] = "100k was not asked for in this run (`--sizes`)."
         rl_size = args.rate_limited_size
         if rl_size != "none" and rl_size in steady_inputs:
-            rl = workloads.run_rate_limited(steady_inputs[rl_size], runner, time_scale=args.time_scale,
-                                            qs_per_second=args.qs_rate, okta_share=args.okta_share, log=log)
-            steady = next((w for w in results["workloads"] if w["name"] == "steady state" and w["size"] == rl_size), None)
-            if steady and steady.get("baseline"):
-                users_calls = steady["baseline"]["okta_calls"].get(measure.OKTA_USER_GROUPS, 0)
-                limit = rl["okta_per_window"].get("/api/v1/users")
-                if limit:
-                    rl["baseline_okta_users_calls"] = users_calls
-                    rl["baseline_floor_s"] = users_calls / limit * rl["window_s"]
-            results["rate_limited"] = rl
+            results["rate_limited"] = workloads.run_rate_limited(
+                steady_inputs[rl_size], runner, time_scale=args.time_scale, qs_per_second=args.qs_rate,
+                okta_share=args.okta_share, log=log)
+            baseline_floor(results)
     rss_base = min(w["ours"]["rss_after_imports_mb"] for w in results["workloads"])
     results["settings"] = {"rss_base": rss_base}
     results["targets"] = doc.judge(results)
@@ -169,6 +167,37 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
+def baseline_floor(results: dict) -> None:
+    """The baseline's floor at the rate-limited run's limits: its per-user calls in the steady state (computed)."""
+    rl = results["rate_limited"]
+    steady = next((w for w in results["workloads"] if w["name"] == "steady state" and w["size"] == rl["size"]), None)
+    if steady and steady.get("baseline"):
+        users_calls = steady["baseline"]["okta_calls"].get(measure.OKTA_USER_GROUPS, 0)
+        limit = rl["okta_per_window"].get("/api/v1/users")
+        if limit:
+            rl["baseline_okta_users_calls"] = users_calls
+            rl["baseline_floor_s"] = users_calls / limit * rl["window_s"]
+
+
+def merge(results: dict, key: str, other: dict, path: str) -> None:
+    """Take `key`'s rows (incremental, rate_limited) from another run's raw results, naming that run."""
+    if not other.get(key):
+        raise SystemExit(f"{path} holds no {key} results")
+    if key == "incremental":
+        rows = f"incremental rows ({', '.join(r['size'] for r in other[key])})"
+    else:
+        rows = f"rate-limited run ({other[key]['size']})"
+    parts = [p for p in results.get("parts") or [] if p["rows"].split(" ")[0] != rows.split(" ")[0]]
+    if not parts:
+        parts = [{"rows": "every other row", "args": results["args"], "date": results["date"],
+                  "duration_s": results["duration_s"], "commit": results["machine"].get("commit")}]
+    parts.append({"rows": rows, "args": other.get("args", "?"), "date": other.get("date", "?"),
+                  "duration_s": other.get("duration_s", 0.0), "commit": (other.get("machine") or {}).get("commit")})
+    results[key], results["parts"] = other[key], parts
+    if key == "rate_limited":
+        baseline_floor(results)
+
+
 def load_events(path: str | None) -> dict | None:
     """The event-driven runs' measurement (another tool writes it), or None when there is none yet."""
     if not path or not Path(path).is_file():
@@ -181,18 +210,13 @@ def doc_only(args: argparse.Namespace, log) -> dict:
     if args.results == "-" or not Path(args.results).is_file():
         raise SystemExit(f"--doc-only needs the raw results of a full run in {args.results} (see --results)")
     results = json.loads(Path(args.results).read_text())
-    if args.incremental_from:
-        inc = json.loads(Path(args.incremental_from).read_text())
-        if not inc.get("incremental"):
-            raise SystemExit(f"{args.incremental_from} holds no incremental rows")
-        sizes = ", ".join(r["size"] for r in inc["incremental"])
-        parts = [p for p in results.get("parts") or [] if not p["rows"].startswith("incremental")]
-        if not parts:
-            parts = [{"rows": "every other row", "args": results["args"], "date": results["date"],
-                      "duration_s": results["duration_s"], "commit": results["machine"].get("commit")}]
-        parts.append({"rows": f"incremental rows ({sizes})", "args": inc["args"], "date": inc.get("date", "?"),
-                      "duration_s": inc["duration_s"], "commit": (inc.get("machine") or {}).get("commit")})
-        results["incremental"], results["parts"] = inc["incremental"], parts
+    merged = False
+    for key, path in (("incremental", args.incremental_from), ("rate_limited", args.rate_limited_from)):
+        if path:
+            merge(results, key, json.loads(Path(path).read_text()), path)
+            merged = True
+    if args.note:
+        results["notes"], merged = [*results.get("notes", []), *args.note], True
     results["targets"] = doc.judge(results)
     met = sum(1 for t in results["targets"] if t["met"])
     judged = sum(1 for t in results["targets"] if t["met"] is not None)
@@ -200,7 +224,7 @@ def doc_only(args: argparse.Namespace, log) -> dict:
     if args.out != "-":
         Path(args.out).write_text(doc.render(results, load_events(args.events)))
         log(f"wrote {args.out} from {args.results}")
-    if args.incremental_from:
+    if merged:
         Path(args.results).write_text(json.dumps(results, default=str, indent=1))
         log(f"stored the merged results in {args.results}")
     print(results["summary"], flush=True)
@@ -209,6 +233,7 @@ def doc_only(args: argparse.Namespace, log) -> dict:
 
 def rate_limited_only(args: argparse.Namespace, log) -> dict:
     """The rate-limited run alone, from the converged QuickSight the steady state starts from."""
+    started, date = time.perf_counter(), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     org = orgs.generate(args.rate_limited_size, args.seed)
     inputs = workloads.steady_start(org, org.synced_quicksight())
     with tempfile.TemporaryDirectory(prefix="okta-qs-bench-") as tmp:
@@ -217,7 +242,8 @@ def rate_limited_only(args: argparse.Namespace, log) -> dict:
         workdir.mkdir()
         rl = workloads.run_rate_limited(inputs, workloads.Runner(home, workdir), time_scale=args.time_scale,
                                         qs_per_second=args.qs_rate, okta_share=args.okta_share, log=log)
-    results = {"args": " ".join(sys.argv[1:]), "rate_limited": rl}
+    results = {"args": " ".join(sys.argv[1:]), "date": date, "machine": doc.machine(), "rate_limited": rl,
+               "duration_s": time.perf_counter() - started}
     print("\n".join(doc.rate_limited_lines(rl)), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, default=str, indent=1))

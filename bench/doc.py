@@ -295,6 +295,7 @@ def render(results: dict, events: dict | None = None) -> str:
         out += [f"- {p['rows']}: `python -m bench {p['args']}` on {p['date']} ({p['duration_s'] / 60:.1f} minutes"
                 f"{', commit ' + p['commit'] if p.get('commit') else ''})" for p in results["parts"]]
         out += [""]
+    out += [note for n in results.get("notes") or [] for note in (n, "")]
     out += ["## Machine and versions", "",
             f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, {m['os']}",
             "- " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
@@ -498,11 +499,10 @@ def judge_incremental(rows: list[dict]) -> list[dict]:
                                if reads <= 10 or op in measure.IDENTITY_READS)
             causes.append(f"{r['size']}: {'QuickSight reads' if reads > 10 else 'Okta calls'} per changed person by "
                           f"operation: {per_op or 'not recorded'}. A person's re-read asks DescribeUser for each "
-                          "candidate identity (every role of the target: 3 here), ListUserGroups for each that "
-                          "exists, and DescribeGroup for each group the person is or should be in (about 5 per "
-                          "person in these orgs, one more for a mover), so a two-role person in 5 groups costs 10 or "
-                          "more; leavers add the asset recipient's check before the hand-over "
-                          "(okta_quicksight_sync.scoped_read)")
+                          "candidate identity (every role of the target: 3 here) and ListUserGroups for each that "
+                          "exists; the groups concerned (about 5 per person in these orgs) are described one by one, "
+                          "or listed in one ListGroups pass once they outnumber its pages; leavers add the asset "
+                          "recipient's check before the hand-over (okta_quicksight_sync.scoped_read)")
     targets.append({"target": "Incremental, per changed person: at most 5 Okta calls and 10 QuickSight reads, plus the writes",
                     "figure": "; ".join(parts), "met": ok, "cause": "; ".join(causes)})
 

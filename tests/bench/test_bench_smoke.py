@@ -190,10 +190,18 @@ def test_incremental_rows_of_another_run_are_merged_and_named(smoke, tmp_path):
     inc = {"args": "--incremental-only --incremental-sizes 1k", "date": "2026-12-02 19:00 UTC", "duration_s": 60.0,
            "incremental": [{**results["incremental"][0], "slices": 7}]}
     (tmp_path / "inc.json").write_text(json.dumps(inc))
+    rl = {"args": "--rate-limited-only --rate-limited-size 1k", "date": "2026-12-02 19:30 UTC", "duration_s": 30.0,
+          "rate_limited": {**results["rate_limited"], "wall_s": 123.0}}
+    (tmp_path / "rl.json").write_text(json.dumps(rl))
     bench_main.main(["--doc-only", "--results", str(stored), "--incremental-from", str(tmp_path / "inc.json"),
+                     "--rate-limited-from", str(tmp_path / "rl.json"), "--note", "Measured on a shared machine.",
                      "--out", str(tmp_path / "c.md"), "--events", str(tmp_path / "none.json")])
     text = (tmp_path / "c.md").read_text()
     assert "- incremental rows (1k): `python -m bench --incremental-only --incremental-sizes 1k` on 2026-12-02 19:00 UTC" in text
+    assert "- rate-limited run (1k): `python -m bench --rate-limited-only --rate-limited-size 1k` on 2026-12-02 19:30 UTC" in text
+    assert "wall time 123.0 s" in text and "\nMeasured on a shared machine.\n" in text
+    steady = _workload(results, "steady state")
+    assert json.loads(stored.read_text())["rate_limited"]["baseline_okta_users_calls"] == steady["app_users"]
     assert "- every other row: `python -m bench --smoke" in text
     assert json.loads(stored.read_text())["incremental"][0]["slices"] == 7
     with pytest.raises(SystemExit):
