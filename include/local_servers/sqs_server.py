@@ -83,8 +83,14 @@ class SqsServer:
         return boto3.client("sqs", endpoint_url=self.url, region_name=REGION, **CREDENTIALS)
 
     def create_queue(self, name: str) -> str:
-        """Create a queue (idempotent, as SQS is) and return its URL."""
-        return self.client().create_queue(QueueName=name)["QueueUrl"]
+        """Create an empty queue and return its URL. moto keeps queues per process, not per server, so a
+        queue of that name left by an earlier server in this process is emptied, not handed over as it is."""
+        client = self.client()
+        try:
+            client.delete_queue(QueueUrl=client.get_queue_url(QueueName=name)["QueueUrl"])
+        except client.exceptions.QueueDoesNotExist:
+            pass
+        return client.create_queue(QueueName=name)["QueueUrl"]
 
     def depth(self, queue_url: str) -> int:
         """Messages waiting or in flight (SQS's approximate counts; exact on moto)."""
