@@ -68,13 +68,17 @@ def test_log_in_trigger_a_dry_run_from_the_form_and_see_it_succeed(deployment, b
     dry_run.click()
     assert dry_run.get_attribute("data-state") == "checked"
     assert form.locator('[id="switch:element_allow_deletions"]').get_attribute("data-state") == "unchecked"
+    # The incremental and on-demand parameters, by their titles.
+    lines = form.inner_text().splitlines()
+    assert "Mode" in lines and "Only these people" in lines, lines
     shot = tmp_path / "trigger-form.png"
     form.screenshot(path=str(shot))
 
     with page.expect_response(lambda r: r.url.endswith(f"/dags/{DAG_ID}/dagRuns") and r.request.method == "POST") as sent:
         form.get_by_role("button", name="Trigger", exact=True).click()
     assert sent.value.status == 200
-    assert sent.value.request.post_data_json["conf"] == {"dry_run": True, "allow_deletions": False}
+    assert sent.value.request.post_data_json["conf"] == {"dry_run": True, "allow_deletions": False,
+                                                         "mode": "full", "only_users": []}
     run_id = sent.value.json()["dag_run_id"]
 
     # The UI opens the new run; once it finished, the run's header shows Success.
