@@ -20,19 +20,6 @@ from bench.servers import ServerProcess
 DAG_ID = "bench_sync"
 
 
-class _Variables:
-    """Airflow's Variable interface (get with a default, set), in memory for one series of runs."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value) -> None:
-        self.values[key] = value
-
-
 def _session(conn, env: dict, home: str, target: dict) -> None:
     """The child: runs one sync per params received, the tasks chained as the DAG chains them."""
     import logging
@@ -47,7 +34,7 @@ def _session(conn, env: dict, home: str, target: dict) -> None:
     from okta_quicksight_airflow import incremental_run, run_bookkeeping, sync_tasks
     from okta_quicksight_sync.plan import Plan
 
-    variables = _Variables()
+    variables = incremental_run.MemoryVariables()
     conn.send("ready")
     while True:
         params = conn.recv()

@@ -56,19 +56,6 @@ class _RetryLog:
         logger.setLevel(min(logger.level or logging.WARNING, logging.WARNING))
 
 
-class _Variables:
-    """A throwaway Variable store: the cursor a full run stores is dropped with the process."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value) -> None:
-        self.values[key] = value
-
-
 def run_ours(target: dict, params: dict) -> dict:
     from okta_quicksight_airflow import incremental_run, run_bookkeeping, sync_tasks
     from okta_quicksight_airflow.quicksight_clients import PACING_MARGIN
@@ -95,7 +82,8 @@ def run_ours(target: dict, params: dict) -> dict:
     # The DAG's deprovision task then stores the System Log cursor after a run that converged (one log page).
     cursor_calls: dict[str, int] = {}
     converged = run_bookkeeping.converged_at(planned, steps) is not None
-    cursor = incremental_run.advance_cursor("bench_sync", planned, converged, _Variables(), cursor_calls)
+    # A throwaway Variable store: the cursor a full run stores is dropped with the process.
+    cursor = incremental_run.advance_cursor("bench_sync", planned, converged, incremental_run.MemoryVariables(), cursor_calls)
     wall2, cpu2 = time.perf_counter(), time.process_time()
     report = sync_tasks.build_report(planned, steps, failed_tasks=[], finished_at=time.time())
     out["phases"] = {

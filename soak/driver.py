@@ -59,22 +59,6 @@ class RunResult:
         return "\n".join(parts)
 
 
-class MemoryVariables:
-    """Airflow's ``Variable`` as the incremental cursor uses it (``get(key, default=)``, ``set``), kept in a dict."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key: str, value) -> None:
-        self.values[key] = value
-
-    def delete(self, key: str) -> None:
-        self.values.pop(key, None)
-
-
 class RetryCounter(logging.Handler):
     """Counts retries from the clients' own log records (Okta client warnings, botocore's retry handler)."""
 

@@ -30,7 +30,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from soak.driver import LocalSync, MemoryVariables
+from okta_quicksight_airflow.incremental_run import MemoryVariables
+from soak.driver import LocalSync
 from soak import oracle
 from soak.oracle import (ROLE_ORDER, convergence_differences, cursor_violations, desired_of,
                          identities_of, invariant_violations, is_managed_group, kept_groups, on_demand_violations,

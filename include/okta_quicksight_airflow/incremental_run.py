@@ -33,6 +33,22 @@ LOG_RETENTION_S = 90 * 86400.0
 RETENTION_MARGIN_S = 86400.0
 
 
+class MemoryVariables:
+    """Airflow's ``Variable`` as the incremental cursor uses it (``get(key, default=)``, ``set``), kept in a dict: for runs outside Airflow (bench, soak, tests)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, key: str, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key: str, value) -> None:
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
 def cursor_key(dag_id: str) -> str:
     return f"{dag_id}.incremental_cursor"
 

@@ -25,20 +25,7 @@ FILES = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "files" / "i
 DAG_ID = "scenario_sync"
 
 
-class Variables:
-    """Airflow's Variable interface (get with a default, set), kept in a dict for one test."""
-
-    def __init__(self):
-        self.values: dict[str, str] = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value):
-        self.values[key] = value
-
-
-def one_run(target: dict, params: dict, variables: Variables, *, now: float | None = None) -> tuple[dict, dict]:
+def one_run(target: dict, params: dict, variables: incremental_run.MemoryVariables, *, now: float | None = None) -> tuple[dict, dict]:
     """(planned, report) of one run, the tasks chained as the DAG chains them."""
     if now is not None and params.get("mode") == "incremental":
         planned = incremental_run.plan_incremental(target, params, dag_id=DAG_ID, variables=variables, now=now)
@@ -63,7 +50,7 @@ def one_run(target: dict, params: dict, variables: Variables, *, now: float | No
 def test_incremental_scenario(path: Path):
     scenario = json.loads(path.read_text())
     target = target_of(scenario)
-    variables = Variables()
+    variables = incremental_run.MemoryVariables()
     with local_servers(scenario) as (okta, quicksight):
         with _environment({**connections_env(okta, quicksight, scenario, target), "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}):
             planned, report = one_run(target, scenario.get("params") or {}, variables)
@@ -110,7 +97,7 @@ def test_a_cursor_is_stale_without_one_or_past_the_logs_retention():
 
 
 def test_the_cursor_moves_only_after_a_converged_run_that_may_move_it():
-    variables = Variables()
+    variables = incremental_run.MemoryVariables()
     key = incremental_run.cursor_key(DAG_ID)
     variables.set(key, json.dumps({"next_link": "old", "saved_at": 1.0, "app_group_ids": ["00g1"],
                                    "totals": {"managed_users": 10, "managed_groups": 2, "okta_eligible_users": 10}}))
@@ -134,7 +121,7 @@ def test_an_on_demand_run_reports_an_entry_okta_does_not_know_and_syncs_the_othe
         with _environment({**connections_env(okta, quicksight, scenario, target), "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}):
             okta.load(scenario["rounds"][0]["okta"])
             planned = incremental_run.plan_only_users(
-                target, {"only_users": "nobody@example.com, eve@example.com"}, dag_id=DAG_ID, variables=Variables()
+                target, {"only_users": "nobody@example.com, eve@example.com"}, dag_id=DAG_ID, variables=incremental_run.MemoryVariables()
             )
     plan = planned["plan"]
     assert planned["looked_at"]["resolved"] == {"nobody@example.com": None, "eve@example.com": "00u5"}
@@ -146,7 +133,7 @@ def test_an_on_demand_run_reports_an_entry_okta_does_not_know_and_syncs_the_othe
 def test_a_failing_log_page_falls_back_to_full_and_counts_its_attempts():
     scenario = json.loads((FILES[0].parent / "incremental-log-page-fails.json").read_text())
     target = target_of(scenario)
-    variables = Variables()
+    variables = incremental_run.MemoryVariables()
     with local_servers(scenario) as (okta, quicksight):
         with _environment({**connections_env(okta, quicksight, scenario, target), "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}):
             one_run(target, {}, variables)
@@ -161,7 +148,7 @@ def test_a_failing_log_page_falls_back_to_full_and_counts_its_attempts():
 def test_a_full_run_that_cannot_read_the_log_says_why_the_next_incremental_run_is_full():
     scenario = json.loads((FILES[0].parent / "incremental-nothing-changed.json").read_text())
     target = target_of(scenario)
-    variables = Variables()
+    variables = incremental_run.MemoryVariables()
     denied = [{"service": "okta", "endpoint": "GET /api/v1/logs", "status": 403, "error_code": "E0000006", "times": -1}]
     with local_servers(scenario) as (okta, quicksight):
         with _environment({**connections_env(okta, quicksight, scenario, target), "OKTA_QS_SYNC_QS_CALLS_PER_SECOND": "0"}):
