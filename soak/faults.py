@@ -88,13 +88,9 @@ def okta_race(server):
     def apply(race: dict) -> None:
         org = server.org
         if "delete_group" in race:
-            gid = race["delete_group"]
-            org.groups.pop(gid, None)
-            if gid in org.app_groups:
-                org.app_groups.remove(gid)
+            org.remove_group(race["delete_group"])
         if "remove_app_user" in race:
-            uid = race["remove_app_user"]
-            org.app_users[:] = [a for a in org.app_users if a["id"] != uid]
+            org.remove_app_user(race["remove_app_user"])
         unknown = set(race) - {"delete_group", "remove_app_user"}
         if unknown:
             raise ValueError(f"unknown Okta race {sorted(unknown)}; use delete_group or remove_app_user")

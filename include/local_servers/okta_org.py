@@ -62,12 +62,54 @@ class OktaOrg:
     def has_app(self, app_id: str) -> bool:
         return self.app_id is None or app_id == self.app_id
 
+    # -- item lookups ----------------------------------------------------------------
+    # One user's reads (by login, app assignment, groups) are what incremental runs make; at 100k
+    # people a scan per read makes the local server, not the sync, the cost a benchmark measures.
+    # The indexes are built on first use and dropped by every change made through this class; the
+    # size check rebuilds them if a caller edited the lists directly.
+
+    def _index(self) -> dict:
+        shape = (len(self.users), len(self.groups), len(self.app_users), sum(len(g.get("members", ())) for g in self.groups.values()))
+        cached = self.__dict__.get("_lookups")
+        if cached is None or cached["shape"] != shape:
+            by_login = {(u.get("login") or u.get("email") or uid).lower(): uid for uid, u in self.users.items()}
+            groups_of: dict[str, list[str]] = {}
+            for gid, g in self.groups.items():
+                for uid in g.get("members", []):
+                    groups_of.setdefault(uid, []).append(gid)
+            cached = {"shape": shape, "by_login": by_login, "groups_of": groups_of,
+                      "app_user": {e["id"]: e for e in self.app_users}}
+            self.__dict__["_lookups"] = cached
+        return cached
+
+    def _changed(self) -> None:
+        self.__dict__.pop("_lookups", None)
+
     def find_user(self, id_or_login: str) -> str | None:
         """The id of the user with this id, or with this login (case-insensitive, as Okta matches logins)."""
         if id_or_login in self.users:
             return id_or_login
-        wanted = id_or_login.lower()
-        return next((uid for uid, u in self.users.items() if (u.get("login") or u.get("email") or uid).lower() == wanted), None)
+        return self._index()["by_login"].get(id_or_login.lower())
+
+    def app_user_entry(self, uid: str) -> dict | None:
+        """The user's assignment to the app, or None when the user is not assigned."""
+        return self._index()["app_user"].get(uid)
+
+    def group_ids_of(self, uid: str) -> list[str]:
+        """The ids of the groups the user is a member of, in the org's group order."""
+        return list(self._index()["groups_of"].get(uid, ()))
+
+    def remove_group(self, gid: str) -> None:
+        """Delete a group (and its app assignment), as another admin would."""
+        self.groups.pop(gid, None)
+        if gid in self.app_groups:
+            self.app_groups.remove(gid)
+        self._changed()
+
+    def remove_app_user(self, uid: str) -> None:
+        """Unassign a user from the app, as another admin would."""
+        self.app_users[:] = [a for a in self.app_users if a["id"] != uid]
+        self._changed()
 
     # -- shapes -------------------------------------------------------------------
 

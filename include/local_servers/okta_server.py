@@ -500,12 +500,12 @@ class _OktaHandler(QuietHandler):
             if template == "GET /api/v1/users/{userId}":
                 self._send(200, org.user(user_id, base), rate_headers)
                 return
-            groups = [org.group(gid, base) for gid, g in org.groups.items() if user_id in g.get("members", [])]
+            groups = [org.group(gid, base) for gid in org.group_ids_of(user_id)]
             self._send(200, groups, rate_headers)
             return
         if template == "GET /api/v1/apps/{appId}/users/{userId}":
             user_id = unquote(params["userId"])
-            entry = next((e for e in org.app_users if e["id"] == user_id), None)
+            entry = org.app_user_entry(user_id)
             if entry is None:  # Okta answers an unassigned (or unknown) user as a missing AppUser
                 self._error(404, f"Not found: Resource not found: {user_id} (AppUser)", rate_headers)
                 return

@@ -743,6 +743,30 @@ def test_single_items_answer_what_the_lists_answer(serve):
     assert server.counter.snapshot()["GET /api/v1/users/{userId}"] == 2
 
 
+def test_single_item_reads_follow_changes_made_to_the_org_between_reads(serve):
+    """The item reads are indexed (100k-people benchmarks); a change by another admin (the soak's races,
+    or a direct edit of the org's lists) shows on the next read, never a stale answer."""
+    section = numbered_org(n_users=4, n_groups=2, members_per_group=3)
+    server = serve(section)
+    assert get(server, f"/api/v1/apps/{APP_ID}/users/00u00001").status_code == 200
+    assert [g["id"] for g in get(server, "/api/v1/users/00u00001/groups").json()] == ["00g00000", "00g00001"]
+    server.org.remove_app_user("00u00001")
+    server.org.remove_group("00g00000")
+    assert get(server, f"/api/v1/apps/{APP_ID}/users/00u00001").status_code == 404
+    assert [g["id"] for g in get(server, "/api/v1/users/00u00001/groups").json()] == ["00g00001"]
+    assert get(server, f"/api/v1/apps/{APP_ID}/groups/00g00000").status_code == 404
+    # Edited directly, without the org's methods: the size changed, so the index is rebuilt.
+    server.org.groups["00g00001"]["members"].remove("00u00001")
+    assert get(server, f"/api/v1/apps/{APP_ID}/users/00u00002").status_code == 200
+    server.org.app_users[:] = [a for a in server.org.app_users if a["id"] != "00u00002"]
+    assert get(server, "/api/v1/users/00u00001/groups").json() == []
+    assert get(server, f"/api/v1/apps/{APP_ID}/users/00u00002").status_code == 404
+    # A login changes through a reload (as the harness changes Okta between runs).
+    server.load({**section, "users": [dict(u, login="renamed@example.com") if u["id"] == "00u00003" else u for u in section["users"]]})
+    assert get(server, "/api/v1/users/renamed@example.com").json()["id"] == "00u00003"
+    assert get(server, "/api/v1/users/user3@example.com").status_code == 404
+
+
 def test_user_reads_need_the_users_scope_with_oauth(serve, service_key):
     key, jwk = service_key
     server = serve(numbered_org(n_users=1, n_groups=1, oauth_clients=[{"client_id": "0oasvc", "public_jwk": jwk, "scopes": ["okta.apps.read", "okta.groups.read"]}]))
