@@ -122,12 +122,42 @@ class Deployment:
         )
         return done.stdout
 
+    def backfill_outcomes(self, dag_id: str) -> list[tuple]:
+        """(logical date, run id, why not created) for every date of the DAG's latest backfill, from Airflow's
+        database: the API does not show the dates a backfill skipped, nor why."""
+        import psycopg
+
+        url = self.airflow.sql_alchemy_conn.replace("postgresql+psycopg2://", "postgresql://")
+        with psycopg.connect(url) as conn:
+            return conn.execute(
+                "SELECT b.logical_date, r.run_id, b.exception_reason FROM backfill_dag_run b "
+                "LEFT JOIN dag_run r ON r.id = b.dag_run_id WHERE b.backfill_id = "
+                "(SELECT max(id) FROM backfill WHERE dag_id = %s) ORDER BY b.sort_ordinal", (dag_id,)
+            ).fetchall()
+
     def wait_for_backfills(self, dag_id: str, timeout: float = 300) -> None:
         """Until the scheduler has marked every backfill of the DAG completed (one may run per DAG)."""
         deadline = time.monotonic() + timeout
         while any(b["completed_at"] is None for b in self.api.call("GET", "/backfills", params={"dag_id": dag_id})["backfills"]):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{dag_id}: a backfill is still running after {timeout:.0f} s")
+            time.sleep(1)
+
+    def wait_until_idle(self, dag_id: str, timeout: float = 300) -> list[dict]:
+        """Until the scheduler has created every run now due for the DAG's schedule (its next one is in the
+        future) and every run of the DAG finished; returns the runs. A backfill's runs move the schedule:
+        after one, the scheduler may start the latest tick's run, which a later backfill must not race."""
+        deadline = time.monotonic() + timeout
+        while True:
+            dag = self.api.call("GET", f"/dags/{dag_id}")
+            runs = self.api.runs(dag_id)
+            next_after = dag.get("next_dagrun_run_after")
+            due = next_after is not None and datetime.fromisoformat(next_after.replace("Z", "+00:00")) <= datetime.now(timezone.utc)
+            if not due and all(r["state"] in ("success", "failed") for r in runs):
+                return runs
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id} not idle after {timeout:.0f} s: next run after {next_after}, "
+                                   f"runs {[(r['dag_run_id'], r['state']) for r in runs]}")
             time.sleep(1)
 
     def wait_for_runs(self, dag_id: str, count: int, run_type: str, timeout: float = 300) -> list[dict]:
@@ -137,8 +167,9 @@ class Deployment:
             runs = [r for r in self.api.runs(dag_id) if r["run_type"] == run_type]
             if len(runs) >= count and all(r["state"] in ("success", "failed") for r in runs):
                 return runs
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id}: {[(r.get('dag_run_id'), r['state']) for r in runs]} after {timeout:.0f} s")
+            if time.monotonic() > deadline:  # every run of the DAG, of any type, says what happened instead
+                every = [(r.get("dag_run_id"), r["run_type"], r["state"], r.get("logical_date")) for r in self.api.runs(dag_id)]
+                raise TimeoutError(f"{dag_id}: {count} {run_type} run(s) wanted after {timeout:.0f} s; the DAG's runs: {every}")
             time.sleep(1)
 
 
