@@ -180,20 +180,37 @@ def baseline_floor(results: dict) -> None:
 
 
 def merge(results: dict, key: str, other: dict, path: str) -> None:
-    """Take `key`'s rows (incremental, rate_limited) from another run's raw results, naming that run."""
+    """Take `key`'s rows (incremental, rate_limited) from another run's raw results, naming that run.
+
+    Incremental rows are taken per size: another run's 100k rows replace the stored 100k rows and
+    keep the stored 10k ones (with the run that measured them), so sizes can be measured apart."""
     if not other.get(key):
         raise SystemExit(f"{path} holds no {key} results")
+    kept_rows: list = []
     if key == "incremental":
+        sizes = {r["size"] for r in other[key]}
+        kept_rows = [r for r in results.get(key) or [] if r["size"] not in sizes]
         rows = f"incremental rows ({', '.join(r['size'] for r in other[key])})"
     else:
         rows = f"rate-limited run ({other[key]['size']})"
-    parts = [p for p in results.get("parts") or [] if p["rows"].split(" ")[0] != rows.split(" ")[0]]
+
+    def replaced(part: dict) -> bool:
+        if part["rows"].split(" ")[0] != rows.split(" ")[0]:
+            return False
+        if key != "incremental":
+            return True
+        kept = {r["size"] for r in kept_rows}
+        return not kept & set(part["rows"].partition("(")[2].rstrip(")").split(", "))
+
+    parts = [p for p in results.get("parts") or [] if not replaced(p)]
     if not parts:
         parts = [{"rows": "every other row", "args": results["args"], "date": results["date"],
                   "duration_s": results["duration_s"], "commit": results["machine"].get("commit")}]
     parts.append({"rows": rows, "args": other.get("args", "?"), "date": other.get("date", "?"),
                   "duration_s": other.get("duration_s", 0.0), "commit": (other.get("machine") or {}).get("commit")})
-    results[key], results["parts"] = other[key], parts
+    order = {size: i for i, size in enumerate(("1k", "10k", "100k"))}
+    merged = sorted([*kept_rows, *other[key]], key=lambda r: order.get(r["size"], 9)) if key == "incremental" else other[key]
+    results[key], results["parts"] = merged, parts
     if key == "rate_limited":
         baseline_floor(results)
 

@@ -204,5 +204,16 @@ def test_incremental_rows_of_another_run_are_merged_and_named(smoke, tmp_path):
     assert json.loads(stored.read_text())["rate_limited"]["baseline_okta_users_calls"] == steady["app_users"]
     assert "- every other row: `python -m bench --smoke" in text
     assert json.loads(stored.read_text())["incremental"][0]["slices"] == 7
+    # Another size measured apart joins the stored rows instead of replacing them.
+    big = {"args": "--incremental-only --incremental-sizes 10k", "date": "2026-12-03 08:00 UTC", "duration_s": 90.0,
+           "incremental": [{**results["incremental"][0], "size": "10k", "slices": 9}]}
+    (tmp_path / "big.json").write_text(json.dumps(big))
+    bench_main.main(["--doc-only", "--results", str(stored), "--incremental-from", str(tmp_path / "big.json"),
+                     "--out", str(tmp_path / "d.md"), "--events", str(tmp_path / "none.json")])
+    merged = json.loads(stored.read_text())
+    assert [(r["size"], r["slices"]) for r in merged["incremental"]] == [("1k", 7), ("10k", 9)]
+    text = (tmp_path / "d.md").read_text()
+    assert "- incremental rows (1k): `python -m bench --incremental-only --incremental-sizes 1k`" in text
+    assert "- incremental rows (10k): `python -m bench --incremental-only --incremental-sizes 10k` on 2026-12-03 08:00 UTC" in text
     with pytest.raises(SystemExit):
         bench_main.main(["--doc-only", "--results", str(tmp_path / "missing.json"), "--out", "-"])
