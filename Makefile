@@ -22,6 +22,8 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-events.txt constrai
 venv: $(STAMP)
 
 ## The test suite: unit, adapter, DAG and scenario tests against the local servers.
+## The 15 slowest tests are listed at the end, so a CI log shows where its time went.
+PYTEST_ARGS ?= --durations=15
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
