@@ -143,23 +143,6 @@ class Deployment:
                 raise TimeoutError(f"{dag_id}: a backfill is still running after {timeout:.0f} s")
             time.sleep(1)
 
-    def wait_until_idle(self, dag_id: str, timeout: float = 300) -> list[dict]:
-        """Until the scheduler has created every run now due for the DAG's schedule (its next one is in the
-        future) and every run of the DAG finished; returns the runs. A backfill's runs move the schedule:
-        after one, the scheduler may start the latest tick's run, which a later backfill must not race."""
-        deadline = time.monotonic() + timeout
-        while True:
-            dag = self.api.call("GET", f"/dags/{dag_id}")
-            runs = self.api.runs(dag_id)
-            next_after = dag.get("next_dagrun_run_after")
-            due = next_after is not None and datetime.fromisoformat(next_after.replace("Z", "+00:00")) <= datetime.now(timezone.utc)
-            if not due and all(r["state"] in ("success", "failed") for r in runs):
-                return runs
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id} not idle after {timeout:.0f} s: next run after {next_after}, "
-                                   f"runs {[(r['dag_run_id'], r['state']) for r in runs]}")
-            time.sleep(1)
-
     def wait_for_runs(self, dag_id: str, count: int, run_type: str, timeout: float = 300) -> list[dict]:
         """Until ``count`` runs of ``run_type`` exist and all have finished."""
         deadline = time.monotonic() + timeout
