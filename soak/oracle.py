@@ -333,11 +333,12 @@ def scoped_differences(target: dict, okta: dict, state: dict, *, user_ids=(), gr
     return out
 
 
-def on_demand_violations(target: dict, okta: dict, named_ids, before: dict, after: dict) -> list[str]:
+def on_demand_violations(target: dict, okta: dict, named_ids, before: dict, after: dict, recreated=()) -> list[str]:
     """An on-demand run touches only the named people: every other user, membership, group and asset is as it was.
 
     Allowed: the named people's identities (registered, updated, deleted) and their memberships; a
-    managed group created for them (no one else in it); the hand-over of a deleted named identity's assets.
+    managed group created for them (no one else in it); the hand-over of the assets of a named identity
+    that was deleted, or recreated (``recreated``: the plan's role downgrades, handed over before the delete).
     """
     out: list[str] = []
     named = set().union(*(identities_of(target, okta, uid) for uid in named_ids)) if named_ids else set()
@@ -362,7 +363,7 @@ def on_demand_violations(target: dict, okta: dict, named_ids, before: dict, afte
         if b_others != a_others:
             out.append(f"on-demand run changed memberships of people not named in {name}: "
                        f"{sorted(b_others - a_others)} left, {sorted(a_others - b_others)} joined")
-    deleted = (set(b_users) - set(a_users)) & named
+    deleted = ((set(b_users) - set(a_users)) | set(recreated)) & named
     a_assets = {(a["type"], a["id"], a.get("region")): set(a.get("owners", [])) for a in after.get("assets", [])}
     for asset in before.get("assets", []):
         key = (asset["type"], asset["id"], asset.get("region"))

@@ -248,7 +248,8 @@ def _check_faulty_run(stats: SoakStats, target: dict, okta: dict, result, named:
     out: list[str] = []
     planned = result.planned or {}
     if planned.get("mode") == "only_users" or named:
-        out += on_demand_violations(target, okta, named, before, after)
+        recreated = [r["user_name"] for r in (planned.get("plan") or {}).get("recreate", [])]
+        out += on_demand_violations(target, okta, named, before, after, recreated)
         changed = set(changed_people(okta_before, okta))
         stats.scoped["on-demand: people named that the round changed"] += len(set(named) & changed)
         stats.scoped["on-demand: people named that it did not"] += len(set(named) - changed)

@@ -57,6 +57,15 @@ def test_on_demand_runs_may_change_only_the_named_people():
     assert f"changed user {ANN}, who was not named" in found, found
     assert "created group Okta-Team 9 with members not named" in found, found
 
+    # bob named and recreated (a role downgrade: his assets go to the recipient before the delete, and he is
+    # registered again): allowed for him, as the plan says so; the same move without it in the plan is not
+    recreated = copy.deepcopy(before)
+    recreated["assets"][-1]["owners"] = [RECIPIENT]
+    assert on_demand_violations(target, okta, ["00u00002"], before, recreated, recreated=[BOB]) == []
+    found = "\n".join(on_demand_violations(target, okta, ["00u00002"], before, recreated))
+    assert "changed the owners of asset ('dashboard', 'bobs'" in found, found
+    assert on_demand_violations(target, okta, ["00u00003"], before, recreated, recreated=[BOB]) != []  # bob not named
+
     wrong = copy.deepcopy(before)  # only cat named, yet bob left Team 1, a hand-made group lost a member,
     _group(wrong, "Okta-Team 1")["members"].remove(BOB)  # a group went and an asset changed hands
     _group(wrong, "Finance-Manual")["members"].remove("analyst")
